@@ -1,0 +1,29 @@
+//! Compiles `proto/` with protox (pure Rust, no `protoc` needed) and writes the
+//! descriptor set that gRPC reflection serves.
+
+use std::{env, fs, path::PathBuf};
+
+use prost::Message;
+
+const PROTOS: &[&str] = &[
+    "rbacd/v1/references.proto",
+    "rbacd/v1/role.proto",
+    "rbacd/v1/identity.proto",
+    "rbacd/v1/node.proto",
+    "rbacd/v1/assignment.proto",
+    "rbacd/v1/authorization.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=proto");
+    let descriptors = protox::compile(PROTOS, ["proto"])?;
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    fs::write(
+        out_dir.join("rbacd_descriptor.bin"),
+        descriptors.encode_to_vec(),
+    )?;
+    tonic_prost_build::configure()
+        .extern_path(".google.rpc", "::tonic_types::pb")
+        .compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! The one error type of the service; the transport maps it to a gRPC status.
+
+/// A malformed request field: which field, and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Path of the field, e.g. `assignments[3].role.name`.
+    pub field: String,
+    /// What is wrong, for people.
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+
+    /// The same violation, its field nested under `prefix`.
+    pub fn under(mut self, prefix: &str) -> Self {
+        self.field = if self.field.is_empty() {
+            prefix.to_owned()
+        } else {
+            format!("{prefix}.{}", self.field)
+        };
+        self
+    }
+}
+
+/// Why an operation did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed; each violation names a field.
+    #[error("invalid request: {}", describe(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// A referenced object does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The object would duplicate an existing one.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The change is refused in the current state.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// The acting identity lacks a permission.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The caller is not authenticated.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Temporarily unable to answer; retrying may succeed.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A fault of the service or its database; the cause is logged, not shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Error {
+    /// A single field violation.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+}
+
+impl From<FieldViolation> for Error {
+    fn from(v: FieldViolation) -> Self {
+        Self::InvalidArgument(vec![v])
+    }
+}
+
+/// Result of domain and store operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,28 @@
+//! Domain types, validation and errors; independent of gRPC and SQL.
+
+mod error;
+mod ids;
+mod model;
+mod names;
+mod permission;
+mod refs;
+mod snapshot;
+mod time;
+
+pub mod change;
+
+pub use error::{Error, FieldViolation, Result};
+pub use ids::{AssignmentId, EnvironmentId, IdentityId, NodeId, RoleId};
+pub use model::{
+    Assignment, AssignmentState, Identity, IdentityKind, IdentityStatus, Node, ROOT_NODE_KEY, Role,
+};
+pub use names::{
+    Email, ExternalId, MAX_NAME_LEN, MAX_TEXT_LEN, NodeKey, RoleName, check_text, fold,
+};
+pub use permission::{MAX_PERMISSIONS_PER_ROLE, Permission, PermissionPattern};
+pub use refs::{IdentityRef, NodeRef, RoleRef};
+pub use snapshot::{EnvironmentState, Snapshot};
+pub use time::Timestamp;
+
+/// Most items a batch request may carry.
+pub const MAX_BATCH_ITEMS: usize = 1000;

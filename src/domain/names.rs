@@ -1,0 +1,181 @@
+//! Validated names: role names, node keys, emails and external ids.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Most characters in a name, key, email or external id.
+pub const MAX_NAME_LEN: usize = 256;
+/// Most characters in a description.
+pub const MAX_TEXT_LEN: usize = 1024;
+
+/// Checks free text (display names, node names and kinds, descriptions).
+pub fn check_text(text: &str, max: usize) -> Result<(), String> {
+    if text.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if text.chars().any(|c| c.is_control()) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(())
+}
+
+fn check_name(text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Err("is required".into());
+    }
+    check_text(text, MAX_NAME_LEN)?;
+    if text.trim() != text {
+        return Err("must not start or end with whitespace".into());
+    }
+    Ok(())
+}
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses the text, saying what is wrong when it is not valid.
+            pub fn parse(text: &str) -> Result<Self, String> {
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(text)?;
+                Ok(Self(text.to_owned()))
+            }
+
+            /// The text as written.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(n: $name) -> String {
+                n.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A role's name: unique per environment, compared case-insensitively.
+    RoleName,
+    check_name
+);
+name_type!(
+    /// A node's key, the caller's own name for the resource, e.g. `wallet:42`.
+    NodeKey,
+    |text| {
+        check_name(text)?;
+        if text.chars().any(char::is_whitespace) {
+            return Err("must not contain whitespace".into());
+        }
+        Ok(())
+    }
+);
+name_type!(
+    /// An identity's id in another system, e.g. `auth0|123456789`; compared exactly.
+    ExternalId,
+    check_name
+);
+name_type!(
+    /// An email address; compared case-insensitively. Only a USER's email must
+    /// have the `user@domain` form, see [`Email::check_user_form`].
+    Email,
+    |text| {
+        check_name(text)?;
+        if text.chars().any(char::is_whitespace) {
+            return Err("must not contain whitespace".into());
+        }
+        Ok(())
+    }
+);
+
+impl RoleName {
+    /// The case-folded form that uniqueness and lookups use.
+    pub fn folded(&self) -> String {
+        fold(&self.0)
+    }
+}
+
+impl Email {
+    /// The case-folded form that uniqueness and lookups use.
+    pub fn folded(&self) -> String {
+        fold(&self.0)
+    }
+
+    /// Checks the `user@domain` form a USER's email must have.
+    pub fn check_user_form(&self) -> Result<(), String> {
+        match self.0.split_once('@') {
+            Some((local, domain))
+                if !local.is_empty() && !domain.is_empty() && !domain.contains('@') =>
+            {
+                Ok(())
+            }
+            _ => Err(format!(
+                "`{}` is not an email address: it needs exactly one `@` with text on both sides",
+                self.0
+            )),
+        }
+    }
+}
+
+/// Case folding for names compared case-insensitively.
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_fold_and_refuse_blank_or_long_text() {
+        let name = RoleName::parse("Wallet_Read_User").unwrap();
+        assert_eq!(name.folded(), "wallet_read_user");
+        assert_eq!(name.as_str(), "Wallet_Read_User");
+        assert!(RoleName::parse("").is_err());
+        assert!(RoleName::parse(" padded").is_err());
+        assert!(RoleName::parse(&"r".repeat(256)).is_ok());
+        assert!(RoleName::parse(&"r".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn node_keys_refuse_whitespace() {
+        assert!(NodeKey::parse("wallet:42").is_ok());
+        assert!(NodeKey::parse("wallet 42").is_err());
+    }
+
+    #[test]
+    fn user_emails_need_one_at_with_text_on_both_sides() {
+        for ok in ["jdoe@example.co", "a@b"] {
+            assert!(Email::parse(ok).unwrap().check_user_form().is_ok(), "{ok}");
+        }
+        for bad in ["jdoe", "@example.co", "jdoe@", "a@b@c"] {
+            assert!(
+                Email::parse(bad).unwrap().check_user_form().is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            Email::parse("JDoe@Example.CO").unwrap().folded(),
+            "jdoe@example.co"
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! The permission grammar: `:`-separated segments of `[A-Za-z0-9_.-]+`; a role
+//! may also hold a pattern whose last segment is `*`, or `*` alone.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Most permissions a role may hold.
+pub const MAX_PERMISSIONS_PER_ROLE: usize = 1000;
+const MAX_PERMISSION_LEN: usize = 256;
+
+fn valid_segment(segment: &str) -> bool {
+    !segment.is_empty()
+        && segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+fn check_length(text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if text.len() > MAX_PERMISSION_LEN {
+        return Err(format!("must be at most {MAX_PERMISSION_LEN} characters"));
+    }
+    Ok(())
+}
+
+/// A concrete permission, e.g. `Wallets:Read`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Permission(String);
+
+impl Permission {
+    /// Parses a concrete permission; patterns are refused.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        check_length(text)?;
+        if text.split(':').all(valid_segment) {
+            Ok(Self(text.to_owned()))
+        } else if text.split(':').any(|s| s == "*") {
+            Err(format!(
+                "`{text}` is a pattern; a concrete permission such as `Wallets:Read` is needed here"
+            ))
+        } else {
+            Err(format!(
+                "`{text}` is not a permission: use `:`-separated segments of letters, digits, `_`, `.` or `-`, e.g. `Wallets:Read`"
+            ))
+        }
+    }
+
+    /// The permission as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Permission {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Permission> for String {
+    fn from(p: Permission) -> String {
+        p.0
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a role holds: a permission, a `Prefix:*` pattern, or `*`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PermissionPattern(String);
+
+impl PermissionPattern {
+    /// Parses a permission or a pattern whose last segment is `*`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        check_length(text)?;
+        let mut segments: Vec<&str> = text.split(':').collect();
+        if segments.last() == Some(&"*") {
+            segments.pop();
+        }
+        if segments.iter().all(|s| valid_segment(s)) {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(format!(
+                "`{text}` is not a permission or pattern: use `:`-separated segments of letters, digits, `_`, `.` or `-` (e.g. `Wallets:Read`), optionally ending in `:*`, or `*` alone"
+            ))
+        }
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text before the trailing `*` (with its `:`), or `None` for a concrete permission.
+    /// `*` alone has the empty prefix.
+    pub fn wildcard_prefix(&self) -> Option<&str> {
+        self.0.strip_suffix('*')
+    }
+
+    /// Whether the pattern grants `permission`.
+    pub fn matches(&self, permission: &Permission) -> bool {
+        match self.wildcard_prefix() {
+            None => self.0 == permission.0,
+            Some(prefix) => permission.0.starts_with(prefix) && permission.0.len() > prefix.len(),
+        }
+    }
+}
+
+impl TryFrom<String> for PermissionPattern {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s)
+    }
+}
+
+impl From<PermissionPattern> for String {
+    fn from(p: PermissionPattern) -> String {
+        p.0
+    }
+}
+
+impl fmt::Display for PermissionPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Permission {
+        Permission::parse(s).unwrap()
+    }
+    fn pat(s: &str) -> PermissionPattern {
+        PermissionPattern::parse(s).unwrap()
+    }
+
+    #[test]
+    fn concrete_permissions_parse_and_bad_ones_are_refused() {
+        for ok in ["Wallets:Read", "Payments:Refunds:Create", "a", "x.y-z_1:B"] {
+            assert!(Permission::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            ":",
+            "Wallets:",
+            ":Read",
+            "Wallets::Read",
+            "Wal lets",
+            "Wallets:*",
+            "*",
+            "a/b",
+        ] {
+            assert!(Permission::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Permission::parse(&"a".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn patterns_allow_only_a_trailing_star() {
+        for ok in ["*", "Wallets:*", "Payments:Refunds:*", "Wallets:Read"] {
+            assert!(PermissionPattern::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "*:Read",
+            "Wallets:*:Read",
+            "Wallets*",
+            "Wal*",
+            "**",
+            "Wallets:**",
+            ":*",
+        ] {
+            assert!(PermissionPattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn star_matches_one_or_more_further_segments() {
+        assert!(pat("Wallets:*").matches(&p("Wallets:Read")));
+        assert!(pat("Wallets:*").matches(&p("Wallets:Keys:Rotate")));
+        assert!(!pat("Wallets:*").matches(&p("Wallets")));
+        assert!(!pat("Wallets:*").matches(&p("WalletsX:Read")));
+        assert!(pat("*").matches(&p("Anything:At:All")));
+        assert!(pat("Wallets:Read").matches(&p("Wallets:Read")));
+        assert!(!pat("Wallets:Read").matches(&p("Wallets:Readers")));
+        assert!(!pat("Wallets:Read").matches(&p("wallets:read")));
+    }
+}

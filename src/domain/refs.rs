@@ -1,0 +1,55 @@
+//! How a request names an object: by id or by one of its unique handles.
+
+use super::{Email, ExternalId, IdentityId, NodeId, NodeKey, RoleId, RoleName};
+
+/// Names an identity.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum IdentityRef {
+    Id(IdentityId),
+    ExternalId(ExternalId),
+    /// Matched case-insensitively.
+    Email(Email),
+}
+
+/// Names a node.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum NodeRef {
+    Id(NodeId),
+    Key(NodeKey),
+}
+
+/// Names a role.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RoleRef {
+    Id(RoleId),
+    /// Matched case-insensitively.
+    Name(RoleName),
+}
+
+impl std::fmt::Display for IdentityRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "identity with id {id}"),
+            Self::ExternalId(e) => write!(f, "identity with external id `{e}`"),
+            Self::Email(e) => write!(f, "identity with email `{e}`"),
+        }
+    }
+}
+
+impl std::fmt::Display for NodeRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "node with id {id}"),
+            Self::Key(k) => write!(f, "node with key `{k}`"),
+        }
+    }
+}
+
+impl std::fmt::Display for RoleRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "role with id {id}"),
+            Self::Name(n) => write!(f, "role named `{n}`"),
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! rbacd: a role-based authorization service spoken to over gRPC.
+
+pub mod domain;
