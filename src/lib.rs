@@ -1,3 +1,9 @@
 //! rbacd: a role-based authorization service spoken to over gRPC.
 
+pub mod api;
+pub mod config;
 pub mod domain;
+pub mod proto;
+pub mod server;
+pub mod store;
+pub mod telemetry;

@@ -1,1 +1,8 @@
-fn main() {}
+//! The migration crate's own CLI for operators (`up`, `down`, `status`, ...).
+
+use sea_orm_migration::prelude::*;
+
+#[tokio::main]
+async fn main() {
+    cli::run_cli(migration::Migrator).await;
+}

@@ -5,18 +5,21 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    Assignment, AssignmentId, EnvironmentId, Identity, IdentityId, Node, NodeId, Role, RoleId,
-    Timestamp,
+    Assignment, AssignmentId, Environment, EnvironmentId, Identity, IdentityId, Node, NodeId, Role,
+    RoleId, Timestamp,
 };
 
-/// What happened to an object.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What happened to an object; what the index applies.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    EnvironmentCreated { id: EnvironmentId, name: String },
+    EnvironmentCreated(Environment),
+    /// A role was created or changed.
     RoleSaved(Role),
     RoleDeleted(RoleId),
+    /// An identity was created or changed.
     IdentitySaved(Identity),
     IdentityDeleted(IdentityId),
+    /// A node was created or moved.
     NodeSaved(Node),
     NodeDeleted(NodeId),
     AssignmentCreated(Assignment),
@@ -44,6 +47,88 @@ impl ObjectKind {
             Self::Assignment => "ASSIGNMENT",
         }
     }
+
+    /// Reads the stored spelling.
+    pub fn from_stored(text: &str) -> Option<Self> {
+        [
+            Self::Environment,
+            Self::Role,
+            Self::Identity,
+            Self::Node,
+            Self::Assignment,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+}
+
+impl Event {
+    /// The kind of object the event is about.
+    pub fn object_kind(&self) -> ObjectKind {
+        match self {
+            Self::EnvironmentCreated(_) => ObjectKind::Environment,
+            Self::RoleSaved(_) | Self::RoleDeleted(_) => ObjectKind::Role,
+            Self::IdentitySaved(_) | Self::IdentityDeleted(_) => ObjectKind::Identity,
+            Self::NodeSaved(_) | Self::NodeDeleted(_) => ObjectKind::Node,
+            Self::AssignmentCreated(_) | Self::AssignmentDeleted(_) => ObjectKind::Assignment,
+        }
+    }
+
+    /// The id of the object the event is about.
+    pub fn object_id(&self) -> Uuid {
+        match self {
+            Self::EnvironmentCreated(e) => e.id.0,
+            Self::RoleSaved(r) => r.id.0,
+            Self::RoleDeleted(id) => id.0,
+            Self::IdentitySaved(i) => i.id.0,
+            Self::IdentityDeleted(id) => id.0,
+            Self::NodeSaved(n) => n.id.0,
+            Self::NodeDeleted(id) => id.0,
+            Self::AssignmentCreated(a) => a.id.0,
+            Self::AssignmentDeleted(id) => id.0,
+        }
+    }
+
+    /// The object after the event, as JSON; `None` for a deletion.
+    pub fn after(&self) -> Option<serde_json::Value> {
+        let value = match self {
+            Self::EnvironmentCreated(e) => serde_json::to_value(e),
+            Self::RoleSaved(r) => serde_json::to_value(r),
+            Self::IdentitySaved(i) => serde_json::to_value(i),
+            Self::NodeSaved(n) => serde_json::to_value(n),
+            Self::AssignmentCreated(a) => serde_json::to_value(a),
+            Self::RoleDeleted(_)
+            | Self::IdentityDeleted(_)
+            | Self::NodeDeleted(_)
+            | Self::AssignmentDeleted(_) => return None,
+        };
+        value.ok()
+    }
+
+    /// Rebuilds the event from a stored change: its kind, object id and after-image.
+    pub fn from_stored(
+        kind: ObjectKind,
+        object_id: Uuid,
+        after: Option<serde_json::Value>,
+    ) -> Result<Self, serde_json::Error> {
+        use serde_json::from_value;
+        Ok(match (kind, after) {
+            (ObjectKind::Environment, Some(v)) => Self::EnvironmentCreated(from_value(v)?),
+            (ObjectKind::Environment, None) => {
+                return Err(serde::de::Error::custom(
+                    "environment change without after-image",
+                ));
+            }
+            (ObjectKind::Role, Some(v)) => Self::RoleSaved(from_value(v)?),
+            (ObjectKind::Role, None) => Self::RoleDeleted(object_id.into()),
+            (ObjectKind::Identity, Some(v)) => Self::IdentitySaved(from_value(v)?),
+            (ObjectKind::Identity, None) => Self::IdentityDeleted(object_id.into()),
+            (ObjectKind::Node, Some(v)) => Self::NodeSaved(from_value(v)?),
+            (ObjectKind::Node, None) => Self::NodeDeleted(object_id.into()),
+            (ObjectKind::Assignment, Some(v)) => Self::AssignmentCreated(from_value(v)?),
+            (ObjectKind::Assignment, None) => Self::AssignmentDeleted(object_id.into()),
+        })
+    }
 }
 
 /// One entry of the change log.
@@ -55,14 +140,10 @@ pub struct Change {
     pub at: Timestamp,
     /// The identity that made the change; `None` for the service itself.
     pub actor: Option<IdentityId>,
-    /// What was done, e.g. `CreateRole`.
+    /// What was done: the RPC's name, e.g. `CreateRole`.
     pub action: String,
-    pub object_kind: ObjectKind,
-    pub object_id: Uuid,
     /// The object before the change, as JSON; `None` when it was created.
     pub before: Option<serde_json::Value>,
-    /// The object after the change, as JSON; `None` when it was deleted.
-    pub after: Option<serde_json::Value>,
-    /// The typed event the index applies.
+    /// What happened; its object is the after-image.
     pub event: Event,
 }

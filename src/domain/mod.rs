@@ -4,6 +4,7 @@ mod error;
 mod ids;
 mod model;
 mod names;
+mod paging;
 mod permission;
 mod refs;
 mod snapshot;
@@ -11,14 +12,18 @@ mod time;
 
 pub mod change;
 
+pub use change::Change;
+
 pub use error::{Error, FieldViolation, Result};
 pub use ids::{AssignmentId, EnvironmentId, IdentityId, NodeId, RoleId};
 pub use model::{
-    Assignment, AssignmentState, Identity, IdentityKind, IdentityStatus, Node, ROOT_NODE_KEY, Role,
+    Assignment, AssignmentState, Environment, Identity, IdentityKind, IdentityStatus, Node,
+    ROOT_NODE_KEY, Role,
 };
 pub use names::{
     Email, ExternalId, MAX_NAME_LEN, MAX_TEXT_LEN, NodeKey, RoleName, check_text, fold,
 };
+pub use paging::{Page, PageRequest};
 pub use permission::{MAX_PERMISSIONS_PER_ROLE, Permission, PermissionPattern};
 pub use refs::{IdentityRef, NodeRef, RoleRef};
 pub use snapshot::{EnvironmentState, Snapshot};

@@ -10,6 +10,14 @@ use super::{
 /// Key of every environment's root node.
 pub const ROOT_NODE_KEY: &str = "root";
 
+/// The isolation unit; every other object belongs to exactly one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Environment {
+    pub id: EnvironmentId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
 /// A named whitelist of permissions.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {

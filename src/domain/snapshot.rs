@@ -1,6 +1,6 @@
 //! Everything the in-memory index is built from at start.
 
-use super::{Assignment, EnvironmentId, Identity, Node, Role};
+use super::{Assignment, Environment, Identity, Node, Role};
 
 /// The stored state of one environment.
 #[derive(Clone, Debug, Default)]
@@ -16,5 +16,5 @@ pub struct EnvironmentState {
 pub struct Snapshot {
     /// The last change-log revision the state includes.
     pub revision: u64,
-    pub environments: Vec<(EnvironmentId, String, EnvironmentState)>,
+    pub environments: Vec<(Environment, EnvironmentState)>,
 }

@@ -1,0 +1,189 @@
+//! AssignmentService.
+
+use tonic::{Request, Response, Status};
+
+use super::{Context, parse, parse::Violations, render, scope};
+use crate::domain::{AssignmentState, MAX_BATCH_ITEMS, PageRequest, Result};
+use crate::proto::v1::{self as pb, assignment_service_server::AssignmentService};
+use crate::store::{AssignmentFilter, AssignmentSelector, NewAssignment};
+
+/// Serves AssignmentService.
+pub struct AssignmentApi(pub Context);
+
+fn new_assignment(v: &mut Violations, req: &pb::CreateAssignmentRequest) -> Option<NewAssignment> {
+    let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
+    let role = v.check("role", parse::role_ref(req.role.as_ref()));
+    let node = v.check("node", parse::node_ref(req.node.as_ref()));
+    let (effective_from, effective_to) =
+        parse::window(v, req.effective_from.as_ref(), req.effective_to.as_ref())?;
+    Some(NewAssignment {
+        identity: identity?,
+        role: role?,
+        node: node?,
+        effective_from,
+        effective_to,
+    })
+}
+
+fn filter(req: &pb::ListAssignmentsRequest) -> Result<AssignmentFilter> {
+    let mut v = Violations::default();
+    let identity = v.check(
+        "identity",
+        parse::optional_identity_ref(req.identity.as_ref()),
+    );
+    let node = v.check("node", parse::optional_node_ref(req.node.as_ref()));
+    let role = v.check("role", parse::optional_role_ref(req.role.as_ref()));
+    let state = match pb::AssignmentState::try_from(req.state) {
+        Ok(pb::AssignmentState::Unspecified) => Some(None),
+        Ok(pb::AssignmentState::Pending) => Some(Some(AssignmentState::Pending)),
+        Ok(pb::AssignmentState::Active) => Some(Some(AssignmentState::Active)),
+        Ok(pb::AssignmentState::Expired) => Some(Some(AssignmentState::Expired)),
+        Err(_) => {
+            v.add("state", format!("{} is not an AssignmentState", req.state));
+            None
+        }
+    };
+    if req.include_inherited && node.as_ref().is_some_and(Option::is_none) {
+        v.add(
+            "include_inherited",
+            "needs `node`: inherited assignments are those on the node's ancestors",
+        );
+    }
+    let filter = (|| {
+        Some(AssignmentFilter {
+            identity: identity?,
+            node: node?,
+            role: role?,
+            state: state?,
+            include_inherited: req.include_inherited,
+        })
+    })();
+    v.finish(filter)
+}
+
+fn selector(req: &pb::DeleteAssignmentRequest) -> Result<AssignmentSelector> {
+    let triple_given = req.identity.is_some() || req.role.is_some() || req.node.is_some();
+    if !req.id.is_empty() {
+        if triple_given {
+            return Err(crate::domain::Error::invalid(
+                "id",
+                "give either `id`, or `identity`, `role` and `node`, not both",
+            ));
+        }
+        return Ok(AssignmentSelector::Id(
+            parse::field("id", parse::uuid(&req.id))?.into(),
+        ));
+    }
+    if !triple_given {
+        return Err(crate::domain::Error::invalid(
+            "id",
+            "is required, unless `identity`, `role` and `node` name the assignment",
+        ));
+    }
+    let mut v = Violations::default();
+    let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
+    let role = v.check("role", parse::role_ref(req.role.as_ref()));
+    let node = v.check("node", parse::node_ref(req.node.as_ref()));
+    let triple = identity.zip(role).zip(node);
+    v.finish(
+        triple.map(|((identity, role), node)| AssignmentSelector::Triple {
+            identity,
+            role,
+            node,
+        }),
+    )
+}
+
+#[tonic::async_trait]
+impl AssignmentService for AssignmentApi {
+    async fn create_assignment(
+        &self,
+        request: Request<pb::CreateAssignmentRequest>,
+    ) -> Result<Response<pb::CreateAssignmentResponse>, Status> {
+        let scope = scope(&request)?;
+        let mut v = Violations::default();
+        let new = new_assignment(&mut v, request.get_ref());
+        let new = v.finish(new)?;
+        let written = self.0.store.create_assignment(scope, new).await?;
+        Ok(Response::new(pb::CreateAssignmentResponse {
+            assignment: render::assignments(std::slice::from_ref(&written.value)).pop(),
+            revision: written.revision,
+        }))
+    }
+
+    async fn batch_create_assignments(
+        &self,
+        request: Request<pb::BatchCreateAssignmentsRequest>,
+    ) -> Result<Response<pb::BatchCreateAssignmentsResponse>, Status> {
+        let scope = scope(&request)?;
+        let items = &request.get_ref().assignments;
+        let mut v = Violations::default();
+        if items.is_empty() || items.len() > MAX_BATCH_ITEMS {
+            v.add(
+                "assignments",
+                format!("has {} items; give 1 to {MAX_BATCH_ITEMS}", items.len()),
+            );
+        }
+        let mut batch = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate().take(MAX_BATCH_ITEMS) {
+            let start = v.len();
+            let new = new_assignment(&mut v, item);
+            v.prefix_from(start, &format!("assignments[{i}]"));
+            batch.extend(new);
+        }
+        let batch = v.finish(Some(batch))?;
+        let written = self.0.store.batch_create_assignments(scope, batch).await?;
+        Ok(Response::new(pb::BatchCreateAssignmentsResponse {
+            assignments: render::assignments(&written.value),
+            revision: written.revision,
+        }))
+    }
+
+    async fn get_assignment(
+        &self,
+        request: Request<pb::GetAssignmentRequest>,
+    ) -> Result<Response<pb::GetAssignmentResponse>, Status> {
+        let scope = scope(&request)?;
+        let id = parse::field("id", parse::uuid(&request.get_ref().id))?;
+        let view = self
+            .0
+            .store
+            .get_assignment(scope.environment_id, id.into())
+            .await?;
+        Ok(Response::new(pb::GetAssignmentResponse {
+            assignment: render::assignments(std::slice::from_ref(&view)).pop(),
+        }))
+    }
+
+    async fn list_assignments(
+        &self,
+        request: Request<pb::ListAssignmentsRequest>,
+    ) -> Result<Response<pb::ListAssignmentsResponse>, Status> {
+        let scope = scope(&request)?;
+        let req = request.get_ref();
+        let filter = filter(req)?;
+        let page = PageRequest::parse(req.page_size, &req.page_token)?;
+        let listed = self
+            .0
+            .store
+            .list_assignments(scope.environment_id, filter, page)
+            .await?;
+        Ok(Response::new(pb::ListAssignmentsResponse {
+            assignments: render::assignments(&listed.items),
+            next_page_token: listed.next_page_token,
+        }))
+    }
+
+    async fn delete_assignment(
+        &self,
+        request: Request<pb::DeleteAssignmentRequest>,
+    ) -> Result<Response<pb::DeleteAssignmentResponse>, Status> {
+        let scope = scope(&request)?;
+        let selector = selector(request.get_ref())?;
+        let written = self.0.store.delete_assignment(scope, selector).await?;
+        Ok(Response::new(pb::DeleteAssignmentResponse {
+            assignment: render::assignments(std::slice::from_ref(&written.value)).pop(),
+            revision: written.revision,
+        }))
+    }
+}

@@ -1,0 +1,257 @@
+//! IdentityService.
+
+use tonic::{Request, Response, Status};
+
+use super::{Context, parse, parse::Violations, render, scope};
+use crate::domain::{
+    IdentityKind, IdentityStatus, MAX_BATCH_ITEMS, MAX_NAME_LEN, PageRequest, Result,
+};
+use crate::proto::v1::{self as pb, identity_service_server::IdentityService};
+use crate::store::{IdentityFilter, IdentityUpdate, InitialAssignment, NewIdentity};
+
+/// Serves IdentityService.
+pub struct IdentityApi(pub Context);
+
+fn new_identity(
+    v: &mut Violations,
+    kind: i32,
+    email: &str,
+    external_id: &str,
+    display_name: &str,
+) -> Option<NewIdentity> {
+    let kind = v.check("kind", parse::identity_kind(kind))?;
+    let email = v.check("email", parse::email(kind, email));
+    let external_id = v.check("external_id", parse::external_id(external_id));
+    let display_name = v.check("display_name", parse::text(display_name, MAX_NAME_LEN));
+    Some(NewIdentity {
+        kind,
+        email: email?,
+        external_id: external_id?,
+        display_name: display_name?,
+    })
+}
+
+fn initial_assignments(
+    v: &mut Violations,
+    given: &[pb::InitialAssignment],
+) -> Option<Vec<InitialAssignment>> {
+    if given.len() > MAX_BATCH_ITEMS {
+        v.add(
+            "assignments",
+            format!(
+                "has {} items; at most {MAX_BATCH_ITEMS} are allowed",
+                given.len()
+            ),
+        );
+        return None;
+    }
+    let mut parsed = Vec::with_capacity(given.len());
+    for (i, item) in given.iter().enumerate() {
+        let start = v.len();
+        let node = v.check("node", parse::node_ref(item.node.as_ref()));
+        let role = v.check("role", parse::role_ref(item.role.as_ref()));
+        let window = parse::window(v, item.effective_from.as_ref(), item.effective_to.as_ref());
+        v.prefix_from(start, &format!("assignments[{i}]"));
+        if let (Some(node), Some(role), Some((effective_from, effective_to))) = (node, role, window)
+        {
+            parsed.push(InitialAssignment {
+                role,
+                node,
+                effective_from,
+                effective_to,
+            });
+        }
+    }
+    Some(parsed)
+}
+
+fn identity_ref(r: Option<&pb::IdentityRef>) -> Result<crate::domain::IdentityRef> {
+    parse::field("identity", parse::identity_ref(r))
+}
+
+fn filter(req: &pb::ListIdentitiesRequest) -> Result<IdentityFilter> {
+    let mut v = Violations::default();
+    let status = match pb::IdentityStatus::try_from(req.status) {
+        Ok(pb::IdentityStatus::Unspecified) => None,
+        Ok(pb::IdentityStatus::Invited) => Some(IdentityStatus::Invited),
+        Ok(pb::IdentityStatus::Active) => Some(IdentityStatus::Active),
+        Ok(pb::IdentityStatus::Disabled) => Some(IdentityStatus::Disabled),
+        Err(_) => {
+            v.add("status", format!("{} is not an IdentityStatus", req.status));
+            None
+        }
+    };
+    let kind = match pb::IdentityKind::try_from(req.kind) {
+        Ok(pb::IdentityKind::Unspecified) => None,
+        Ok(pb::IdentityKind::User) => Some(IdentityKind::User),
+        Ok(pb::IdentityKind::ServiceAccount) => Some(IdentityKind::ServiceAccount),
+        Err(_) => {
+            v.add("kind", format!("{} is not an IdentityKind", req.kind));
+            None
+        }
+    };
+    v.finish(Some(IdentityFilter { status, kind }))
+}
+
+#[tonic::async_trait]
+impl IdentityService for IdentityApi {
+    async fn create_identity(
+        &self,
+        request: Request<pb::CreateIdentityRequest>,
+    ) -> Result<Response<pb::CreateIdentityResponse>, Status> {
+        let scope = scope(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let new = new_identity(
+            &mut v,
+            req.kind,
+            &req.email,
+            &req.external_id,
+            &req.display_name,
+        );
+        let new = v.finish(new)?;
+        let written = self.0.store.create_identity(scope, new).await?;
+        Ok(Response::new(pb::CreateIdentityResponse {
+            identity: Some(render::identity(&written.value)),
+            revision: written.revision,
+        }))
+    }
+
+    async fn invite_identity(
+        &self,
+        request: Request<pb::InviteIdentityRequest>,
+    ) -> Result<Response<pb::InviteIdentityResponse>, Status> {
+        let scope = scope(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let new = new_identity(
+            &mut v,
+            req.kind,
+            &req.email,
+            &req.external_id,
+            &req.display_name,
+        );
+        let initial = initial_assignments(&mut v, &req.assignments);
+        let (new, initial) = v.finish(new.zip(initial))?;
+        let written = self.0.store.invite_identity(scope, new, initial).await?;
+        let (identity, assignments) = written.value;
+        Ok(Response::new(pb::InviteIdentityResponse {
+            identity: Some(render::identity(&identity)),
+            assignments: render::assignments(&assignments),
+            revision: written.revision,
+        }))
+    }
+
+    async fn get_identity(
+        &self,
+        request: Request<pb::GetIdentityRequest>,
+    ) -> Result<Response<pb::GetIdentityResponse>, Status> {
+        let scope = scope(&request)?;
+        let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
+        let identity = self
+            .0
+            .store
+            .get_identity(scope.environment_id, &identity_ref)
+            .await?;
+        Ok(Response::new(pb::GetIdentityResponse {
+            identity: Some(render::identity(&identity)),
+        }))
+    }
+
+    async fn list_identities(
+        &self,
+        request: Request<pb::ListIdentitiesRequest>,
+    ) -> Result<Response<pb::ListIdentitiesResponse>, Status> {
+        let scope = scope(&request)?;
+        let req = request.get_ref();
+        let filter = filter(req)?;
+        let page = PageRequest::parse(req.page_size, &req.page_token)?;
+        let listed = self
+            .0
+            .store
+            .list_identities(scope.environment_id, filter, page)
+            .await?;
+        Ok(Response::new(pb::ListIdentitiesResponse {
+            identities: listed.items.iter().map(render::identity).collect(),
+            next_page_token: listed.next_page_token,
+        }))
+    }
+
+    async fn update_identity(
+        &self,
+        request: Request<pb::UpdateIdentityRequest>,
+    ) -> Result<Response<pb::UpdateIdentityResponse>, Status> {
+        let scope = scope(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let identity_ref = v.check("identity", parse::identity_ref(req.identity.as_ref()));
+        let mut update = IdentityUpdate::default();
+        if let Some(name) = &req.display_name {
+            update.display_name = v.check("display_name", parse::text(name, MAX_NAME_LEN));
+        }
+        if let Some(email) = &req.email {
+            // A USER's form is checked by the store, which knows the kind.
+            update.email = v.check("email", parse::email(IdentityKind::ServiceAccount, email));
+        }
+        if let Some(ext) = &req.external_id {
+            update.external_id = v.check("external_id", parse::external_id(ext));
+        }
+        if req.display_name.is_none() && req.email.is_none() && req.external_id.is_none() {
+            v.add(
+                "",
+                "nothing to change: give `display_name`, `email` or `external_id`",
+            );
+        }
+        let identity_ref = v.finish(identity_ref)?;
+        let written = self
+            .0
+            .store
+            .update_identity(scope, &identity_ref, update)
+            .await?;
+        Ok(Response::new(pb::UpdateIdentityResponse {
+            identity: Some(render::identity(&written.value)),
+            revision: written.revision,
+        }))
+    }
+
+    async fn activate_identity(
+        &self,
+        request: Request<pb::ActivateIdentityRequest>,
+    ) -> Result<Response<pb::ActivateIdentityResponse>, Status> {
+        let scope = scope(&request)?;
+        let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
+        let written = self.0.store.activate_identity(scope, &identity_ref).await?;
+        Ok(Response::new(pb::ActivateIdentityResponse {
+            identity: Some(render::identity(&written.value)),
+            revision: written.revision,
+        }))
+    }
+
+    async fn disable_identity(
+        &self,
+        request: Request<pb::DisableIdentityRequest>,
+    ) -> Result<Response<pb::DisableIdentityResponse>, Status> {
+        let scope = scope(&request)?;
+        let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
+        let written = self.0.store.disable_identity(scope, &identity_ref).await?;
+        Ok(Response::new(pb::DisableIdentityResponse {
+            identity: Some(render::identity(&written.value)),
+            revision: written.revision,
+        }))
+    }
+
+    async fn delete_identity(
+        &self,
+        request: Request<pb::DeleteIdentityRequest>,
+    ) -> Result<Response<pb::DeleteIdentityResponse>, Status> {
+        let scope = scope(&request)?;
+        let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
+        let written = self.0.store.delete_identity(scope, &identity_ref).await?;
+        let (identity, deleted_assignments) = written.value;
+        Ok(Response::new(pb::DeleteIdentityResponse {
+            identity: Some(render::identity(&identity)),
+            deleted_assignments,
+            revision: written.revision,
+        }))
+    }
+}

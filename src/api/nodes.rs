@@ -1,0 +1,121 @@
+//! NodeService.
+
+use tonic::{Request, Response, Status};
+
+use super::{Context, parse, parse::Violations, render, scope};
+use crate::domain::{MAX_NAME_LEN, NodeKey, NodeRef, PageRequest, Result};
+use crate::proto::v1::{self as pb, node_service_server::NodeService};
+use crate::store::NewNode;
+
+/// Serves NodeService.
+pub struct NodeApi(pub Context);
+
+fn node_ref(field: &str, r: Option<&pb::NodeRef>) -> Result<NodeRef> {
+    parse::field(field, parse::node_ref(r))
+}
+
+#[tonic::async_trait]
+impl NodeService for NodeApi {
+    async fn create_node(
+        &self,
+        request: Request<pb::CreateNodeRequest>,
+    ) -> Result<Response<pb::CreateNodeResponse>, Status> {
+        let scope = scope(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let key = v.check("key", NodeKey::parse(&req.key));
+        let name = v.check("name", parse::text(&req.name, MAX_NAME_LEN));
+        let kind = v.check("kind", parse::text(&req.kind, MAX_NAME_LEN));
+        let parent = v.check("parent", parse::optional_node_ref(req.parent.as_ref()));
+        let new = v.finish(key.zip(name).zip(kind).zip(parent).map(
+            |(((key, name), kind), parent)| NewNode {
+                name: if name.is_empty() {
+                    key.to_string()
+                } else {
+                    name
+                },
+                key,
+                kind,
+                parent,
+            },
+        ))?;
+        let written = self.0.store.create_node(scope, new).await?;
+        Ok(Response::new(pb::CreateNodeResponse {
+            node: Some(render::node(&written.value)),
+            revision: written.revision,
+        }))
+    }
+
+    async fn get_node(
+        &self,
+        request: Request<pb::GetNodeRequest>,
+    ) -> Result<Response<pb::GetNodeResponse>, Status> {
+        let scope = scope(&request)?;
+        let node_ref = node_ref("node", request.get_ref().node.as_ref())?;
+        let node = self
+            .0
+            .store
+            .get_node(scope.environment_id, &node_ref)
+            .await?;
+        Ok(Response::new(pb::GetNodeResponse {
+            node: Some(render::node(&node)),
+        }))
+    }
+
+    async fn list_nodes(
+        &self,
+        request: Request<pb::ListNodesRequest>,
+    ) -> Result<Response<pb::ListNodesResponse>, Status> {
+        let scope = scope(&request)?;
+        let req = request.get_ref();
+        let parent = parse::field("parent", parse::optional_node_ref(req.parent.as_ref()))?;
+        let page = PageRequest::parse(req.page_size, &req.page_token)?;
+        let listed = self
+            .0
+            .store
+            .list_nodes(scope.environment_id, parent.as_ref(), page)
+            .await?;
+        Ok(Response::new(pb::ListNodesResponse {
+            nodes: listed.items.iter().map(render::node).collect(),
+            next_page_token: listed.next_page_token,
+        }))
+    }
+
+    async fn move_node(
+        &self,
+        request: Request<pb::MoveNodeRequest>,
+    ) -> Result<Response<pb::MoveNodeResponse>, Status> {
+        let scope = scope(&request)?;
+        let req = request.get_ref();
+        let mut v = Violations::default();
+        let node = v.check("node", parse::node_ref(req.node.as_ref()));
+        let new_parent = v.check("new_parent", parse::node_ref(req.new_parent.as_ref()));
+        let (node, new_parent) = v.finish(node.zip(new_parent))?;
+        let written = self.0.store.move_node(scope, &node, &new_parent).await?;
+        Ok(Response::new(pb::MoveNodeResponse {
+            node: Some(render::node(&written.value)),
+            revision: written.revision,
+        }))
+    }
+
+    async fn delete_node(
+        &self,
+        request: Request<pb::DeleteNodeRequest>,
+    ) -> Result<Response<pb::DeleteNodeResponse>, Status> {
+        let scope = scope(&request)?;
+        let req = request.get_ref();
+        let node_ref = node_ref("node", req.node.as_ref())?;
+        let written = self
+            .0
+            .store
+            .delete_node(scope, &node_ref, req.cascade)
+            .await?;
+        let deleted = written.value;
+        Ok(Response::new(pb::DeleteNodeResponse {
+            node: Some(render::node(&deleted.node)),
+            deleted_nodes: deleted.nodes,
+            deleted_assignments: deleted.assignments,
+            revision: written.revision,
+        }))
+    }
+}

@@ -1,0 +1,151 @@
+//! RoleService.
+
+use tonic::{Request, Response, Status};
+
+use super::{Context, parse, parse::Violations, render, scope};
+use crate::domain::{MAX_TEXT_LEN, PageRequest, RoleName};
+use crate::proto::v1::{self as pb, role_service_server::RoleService};
+use crate::store::{NewRole, RoleUpdate};
+
+/// Serves RoleService.
+pub struct RoleApi(pub Context);
+
+fn parse_update(req: &pb::UpdateRoleRequest) -> crate::domain::Result<RoleUpdate> {
+    let mut v = Violations::default();
+    let masked = |field: &str| {
+        req.update_mask
+            .as_ref()
+            .is_some_and(|m| m.paths.iter().any(|p| p == field))
+    };
+    if let Some(mask) = &req.update_mask {
+        for path in &mask.paths {
+            if !["name", "description", "permissions"].contains(&path.as_str()) {
+                v.add(
+                    "update_mask",
+                    format!(
+                        "`{path}` cannot be updated; use `name`, `description` or `permissions`"
+                    ),
+                );
+            }
+        }
+    }
+    let unmasked = req.update_mask.as_ref().is_none_or(|m| m.paths.is_empty());
+    let mut update = RoleUpdate::default();
+    if let Some(name) = &req.name
+        && (unmasked || masked("name"))
+    {
+        update.name = v.check("name", RoleName::parse(name));
+    }
+    if let Some(description) = &req.description
+        && (unmasked || masked("description"))
+    {
+        update.description = v.check("description", parse::text(description, MAX_TEXT_LEN));
+    }
+    if (unmasked && !req.permissions.is_empty()) || masked("permissions") {
+        update.permissions = parse::permissions(&mut v, "permissions", &req.permissions);
+    }
+    v.check("role", parse::role_ref(req.role.as_ref()));
+    if update.name.is_none()
+        && update.description.is_none()
+        && update.permissions.is_none()
+        && v.len() == 0
+    {
+        v.add(
+            "",
+            "nothing to change: give `name`, `description` or `permissions`",
+        );
+    }
+    v.finish(Some(update))
+}
+
+#[tonic::async_trait]
+impl RoleService for RoleApi {
+    async fn create_role(
+        &self,
+        request: Request<pb::CreateRoleRequest>,
+    ) -> Result<Response<pb::CreateRoleResponse>, Status> {
+        let scope = scope(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let name = v.check("name", RoleName::parse(&req.name));
+        let description = v.check("description", parse::text(&req.description, MAX_TEXT_LEN));
+        let permissions = parse::permissions(&mut v, "permissions", &req.permissions);
+        let new = v.finish(name.zip(description).zip(permissions).map(
+            |((name, description), permissions)| NewRole {
+                name,
+                description,
+                permissions,
+            },
+        ))?;
+        let written = self.0.store.create_role(scope, new).await?;
+        Ok(Response::new(pb::CreateRoleResponse {
+            role: Some(render::role(&written.value)),
+            revision: written.revision,
+        }))
+    }
+
+    async fn get_role(
+        &self,
+        request: Request<pb::GetRoleRequest>,
+    ) -> Result<Response<pb::GetRoleResponse>, Status> {
+        let scope = scope(&request)?;
+        let role_ref = parse::field("role", parse::role_ref(request.get_ref().role.as_ref()))?;
+        let role = self
+            .0
+            .store
+            .get_role(scope.environment_id, &role_ref)
+            .await?;
+        Ok(Response::new(pb::GetRoleResponse {
+            role: Some(render::role(&role)),
+        }))
+    }
+
+    async fn list_roles(
+        &self,
+        request: Request<pb::ListRolesRequest>,
+    ) -> Result<Response<pb::ListRolesResponse>, Status> {
+        let scope = scope(&request)?;
+        let req = request.get_ref();
+        let page = PageRequest::parse(req.page_size, &req.page_token)?;
+        let listed = self.0.store.list_roles(scope.environment_id, page).await?;
+        Ok(Response::new(pb::ListRolesResponse {
+            roles: listed.items.iter().map(render::role).collect(),
+            next_page_token: listed.next_page_token,
+        }))
+    }
+
+    async fn update_role(
+        &self,
+        request: Request<pb::UpdateRoleRequest>,
+    ) -> Result<Response<pb::UpdateRoleResponse>, Status> {
+        let scope = scope(&request)?;
+        let req = request.into_inner();
+        let update = parse_update(&req)?;
+        let role_ref = parse::field("role", parse::role_ref(req.role.as_ref()))?;
+        let written = self.0.store.update_role(scope, &role_ref, update).await?;
+        Ok(Response::new(pb::UpdateRoleResponse {
+            role: Some(render::role(&written.value)),
+            revision: written.revision,
+        }))
+    }
+
+    async fn delete_role(
+        &self,
+        request: Request<pb::DeleteRoleRequest>,
+    ) -> Result<Response<pb::DeleteRoleResponse>, Status> {
+        let scope = scope(&request)?;
+        let req = request.into_inner();
+        let role_ref = parse::field("role", parse::role_ref(req.role.as_ref()))?;
+        let written = self
+            .0
+            .store
+            .delete_role(scope, &role_ref, req.force)
+            .await?;
+        let (role, deleted_assignments) = written.value;
+        Ok(Response::new(pb::DeleteRoleResponse {
+            role: Some(render::role(&role)),
+            deleted_assignments,
+            revision: written.revision,
+        }))
+    }
+}

@@ -1,0 +1,44 @@
+//! Command line and environment settings; `rbacd --help` documents them.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::server::Listen;
+
+/// rbacd: role-based authorization over gRPC.
+#[derive(Debug, Parser)]
+#[command(name = "rbacd", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate the database, then serve gRPC until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(DatabaseArgs),
+}
+
+/// Where the data lives.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: sqlite://FILE?mode=rwc or postgres://USER@HOST:PORT/DB.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://rbacd.db?mode=rwc"
+    )]
+    pub database_url: String,
+}
+
+/// How to serve.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on: HOST:PORT, or unix:/path for a sidecar socket.
+    #[arg(long, env = "RBACD_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: Listen,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}

@@ -1,0 +1,130 @@
+//! Paging: a page size and an opaque token naming where the last page ended.
+
+use uuid::Uuid;
+
+use super::{Error, Result};
+
+/// Page size when the request says 0.
+pub const DEFAULT_PAGE_SIZE: u64 = 100;
+/// Largest page size; larger requests are served this many.
+pub const MAX_PAGE_SIZE: u64 = 1000;
+const TOKEN_PREFIX: &str = "p1.";
+
+/// Which page of a list to return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Items per page, 1..=MAX_PAGE_SIZE.
+    pub size: u64,
+    /// Return items strictly after this id; `None` for the first page.
+    pub after: Option<Uuid>,
+}
+
+impl PageRequest {
+    /// Parses `page_size` and `page_token` as they arrive in a request.
+    pub fn parse(page_size: i32, page_token: &str) -> Result<Self> {
+        let mut violations = Vec::new();
+        let size = match page_size {
+            n if n < 0 => {
+                violations.push(super::FieldViolation::new(
+                    "page_size",
+                    "must not be negative (0 means the default of 100)",
+                ));
+                DEFAULT_PAGE_SIZE
+            }
+            0 => DEFAULT_PAGE_SIZE,
+            n => (n as u64).min(MAX_PAGE_SIZE),
+        };
+        let after = match decode_token(page_token) {
+            Ok(after) => after,
+            Err(()) => {
+                violations.push(super::FieldViolation::new(
+                    "page_token",
+                    "is not a token this service issued; pass `next_page_token` from the previous page, or nothing for the first page",
+                ));
+                None
+            }
+        };
+        if violations.is_empty() {
+            Ok(Self { size, after })
+        } else {
+            Err(Error::InvalidArgument(violations))
+        }
+    }
+
+    /// The first page of `size` items.
+    pub fn first(size: u64) -> Self {
+        Self { size, after: None }
+    }
+}
+
+/// Makes the token that resumes a list after `last`.
+pub fn encode_token(last: Uuid) -> String {
+    format!("{TOKEN_PREFIX}{}", last.simple())
+}
+
+fn decode_token(token: &str) -> std::result::Result<Option<Uuid>, ()> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let id = token.strip_prefix(TOKEN_PREFIX).ok_or(())?;
+    Uuid::try_parse(id).map(Some).map_err(|_| ())
+}
+
+/// One page of a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Token for the next page; empty when this page is the last.
+    pub next_page_token: String,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `size + 1` items fetched in id order: the
+    /// extra item only tells that another page follows.
+    pub fn from_overfetch(mut items: Vec<T>, size: u64, id_of: impl Fn(&T) -> Uuid) -> Self {
+        let more = items.len() as u64 > size;
+        items.truncate(size as usize);
+        let next_page_token = match items.last() {
+            Some(last) if more => encode_token(id_of(last)),
+            _ => String::new(),
+        };
+        Self {
+            items,
+            next_page_token,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_size_defaults_caps_and_refuses_negative() {
+        assert_eq!(PageRequest::parse(0, "").unwrap().size, 100);
+        assert_eq!(PageRequest::parse(5000, "").unwrap().size, 1000);
+        assert_eq!(PageRequest::parse(7, "").unwrap().size, 7);
+        assert!(PageRequest::parse(-1, "").is_err());
+    }
+
+    #[test]
+    fn tokens_round_trip_and_foreign_tokens_are_refused() {
+        let id = Uuid::now_v7();
+        assert_eq!(
+            PageRequest::parse(1, &encode_token(id)).unwrap().after,
+            Some(id)
+        );
+        assert!(PageRequest::parse(1, "garbage").is_err());
+        assert!(PageRequest::parse(1, "p1.zz").is_err());
+    }
+
+    #[test]
+    fn overfetch_sets_token_only_when_more_follow() {
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let page = Page::from_overfetch(ids.clone(), 2, |id| *id);
+        assert_eq!(page.items.len(), 2);
+        assert_eq!(page.next_page_token, encode_token(ids[1]));
+        let last = Page::from_overfetch(ids[..2].to_vec(), 2, |id| *id);
+        assert!(last.next_page_token.is_empty());
+    }
+}

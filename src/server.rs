@@ -1,0 +1,196 @@
+//! tonic wiring: the services, health, reflection, the interceptor that scopes
+//! each call, and graceful shutdown.
+
+use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tonic::{Request, Status, transport::Server};
+use tonic_health::{ServingStatus, server::HealthReporter};
+
+use crate::{
+    api::{AssignmentApi, Context, IdentityApi, NodeApi, RoleApi},
+    domain::Result,
+    proto::{
+        self,
+        v1::{
+            assignment_service_server::AssignmentServiceServer,
+            identity_service_server::IdentityServiceServer, node_service_server::NodeServiceServer,
+            role_service_server::RoleServiceServer,
+        },
+    },
+    store::{Scope, Store},
+};
+
+/// Environment every call acts on until API keys choose one.
+pub const DEFAULT_ENVIRONMENT: &str = "default";
+/// How often the database is pinged for the health status.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+const SERVICES: &[&str] = &[
+    "rbacd.v1.RoleService",
+    "rbacd.v1.IdentityService",
+    "rbacd.v1.NodeService",
+    "rbacd.v1.AssignmentService",
+];
+
+/// Where the server listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Listen {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl std::str::FromStr for Listen {
+    type Err = String;
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        if let Some(path) = text.strip_prefix("unix:") {
+            return Ok(Self::Unix(PathBuf::from(path)));
+        }
+        text.parse().map(Self::Tcp).map_err(|_| {
+            format!(
+                "`{text}` is not an address: use HOST:PORT (e.g. 127.0.0.1:50051) or unix:/path"
+            )
+        })
+    }
+}
+
+/// A migrated store with the default environment in place: ready to serve.
+pub struct App {
+    store: Arc<Store>,
+    scope: Scope,
+}
+
+impl App {
+    /// Connects to the database, migrates it and makes sure the default environment exists.
+    pub async fn open(database_url: &str) -> Result<Self> {
+        let store = Store::connect(database_url).await?;
+        store.migrate().await?;
+        let env = store.ensure_environment(DEFAULT_ENVIRONMENT).await?;
+        Ok(Self {
+            store: Arc::new(store),
+            scope: Scope {
+                environment_id: env.id,
+                actor: None,
+            },
+        })
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then drains in-flight calls.
+    pub async fn serve_tcp(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::result::Result<(), tonic::transport::Error> {
+        let incoming = TcpListenerStream::new(listener);
+        self.router()
+            .await
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await
+    }
+
+    /// Serves on a Unix socket until `shutdown` resolves.
+    pub async fn serve_unix(
+        self,
+        listener: tokio::net::UnixListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::result::Result<(), tonic::transport::Error> {
+        let incoming = UnixListenerStream::new(listener);
+        self.router()
+            .await
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await
+    }
+
+    async fn router(self) -> tonic::transport::server::Router {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        set_health(&health, ServingStatus::Serving).await;
+        tokio::spawn(watch_database(Arc::clone(&self.store), health));
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection()
+            .build_v1()
+            .expect("the compiled-in descriptor sets are valid");
+        let reflection_v1alpha = reflection()
+            .build_v1alpha()
+            .expect("the compiled-in descriptor sets are valid");
+        let scope = self.scope;
+        let scoped = move |mut request: Request<()>| -> std::result::Result<Request<()>, Status> {
+            request.extensions_mut().insert(scope);
+            Ok(request)
+        };
+        let context = Context { store: self.store };
+        Server::builder()
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(RoleServiceServer::with_interceptor(
+                RoleApi(context.clone()),
+                scoped,
+            ))
+            .add_service(IdentityServiceServer::with_interceptor(
+                IdentityApi(context.clone()),
+                scoped,
+            ))
+            .add_service(NodeServiceServer::with_interceptor(
+                NodeApi(context.clone()),
+                scoped,
+            ))
+            .add_service(AssignmentServiceServer::with_interceptor(
+                AssignmentApi(context),
+                scoped,
+            ))
+    }
+}
+
+async fn set_health(health: &HealthReporter, status: ServingStatus) {
+    health.set_service_status("", status).await;
+    for service in SERVICES {
+        health.set_service_status(*service, status).await;
+    }
+}
+
+/// NOT_SERVING while the database does not answer, SERVING again once it does.
+async fn watch_database(store: Arc<Store>, health: HealthReporter) {
+    let mut serving = true;
+    loop {
+        tokio::time::sleep(HEALTH_INTERVAL).await;
+        let up = store.ping().await;
+        if up != serving {
+            serving = up;
+            if up {
+                tracing::info!("the database answers again");
+            } else {
+                tracing::warn!("the database does not answer; health is NOT_SERVING");
+            }
+            let status = if up {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            set_health(&health, status).await;
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: draining in-flight calls");
+}

@@ -1,0 +1,68 @@
+//! Reading the change log, in revision order.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::{Store, entity::change, error};
+use crate::domain::{
+    Change, Error, Result, Timestamp,
+    change::{Event, ObjectKind},
+};
+
+fn parse(row: change::Model) -> Result<Change> {
+    let damaged = |what: &str| {
+        tracing::error!(revision = row.revision, "change row has a damaged {what}");
+        Error::Internal(format!("change {} is damaged", row.revision))
+    };
+    let kind = ObjectKind::from_stored(&row.object_kind).ok_or_else(|| damaged("object kind"))?;
+    let json = |text: &Option<String>| -> Result<Option<serde_json::Value>> {
+        text.as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|_| damaged("image"))
+    };
+    let before = json(&row.before)?;
+    let after = json(&row.after)?;
+    let event =
+        Event::from_stored(kind, row.object_id, after).map_err(|_| damaged("after-image"))?;
+    Ok(Change {
+        revision: row.revision as u64,
+        environment_id: row.environment_id.into(),
+        at: Timestamp(row.at),
+        actor: row.actor_id.map(Into::into),
+        action: row.action,
+        before,
+        event,
+    })
+}
+
+/// The last revision written, 0 when the log is empty.
+pub(super) async fn latest_revision(conn: &impl ConnectionTrait) -> Result<u64> {
+    let last = change::Entity::find()
+        .order_by_desc(change::Column::Revision)
+        .one(conn)
+        .await
+        .map_err(error::on_query("read the latest revision"))?;
+    Ok(last.map_or(0, |c| c.revision as u64))
+}
+
+impl Store {
+    /// Up to `limit` changes with a revision above `after`, in revision order.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn changes_after(&self, after: u64, limit: u64) -> Result<Vec<Change>> {
+        change::Entity::find()
+            .filter(change::Column::Revision.gt(after as i64))
+            .order_by_asc(change::Column::Revision)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(error::on_query("read the change log"))?
+            .into_iter()
+            .map(parse)
+            .collect()
+    }
+
+    /// The last revision written, 0 when the log is empty.
+    pub async fn latest_revision(&self) -> Result<u64> {
+        latest_revision(&self.db).await
+    }
+}

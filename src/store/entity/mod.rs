@@ -1,0 +1,9 @@
+//! SeaORM entities, one per table; private to the store.
+
+pub mod assignment;
+pub mod change;
+pub mod environment;
+pub mod identity;
+pub mod node;
+pub mod role;
+pub mod role_permission;

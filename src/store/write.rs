@@ -1,0 +1,93 @@
+//! The write transaction: objects and their change-log rows commit together.
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, DatabaseTransaction, DbBackend, Set,
+    TransactionTrait,
+};
+use serde::Serialize;
+use tokio::sync::MutexGuard;
+
+use super::{Scope, Store, entity::change, error};
+use crate::domain::{Result, Timestamp, change::Event};
+
+/// Key of the PostgreSQL advisory lock that orders writes across instances,
+/// so revisions become visible in the order they were allocated.
+const WRITE_LOCK_KEY: i64 = 0x7262_6163_6477;
+
+/// An open write: `txn` plus the change rows it has recorded so far.
+pub(super) struct WriteTx<'a> {
+    pub txn: DatabaseTransaction,
+    pub scope: Scope,
+    /// One clock reading for every row the write touches.
+    pub now: Timestamp,
+    revision: Option<u64>,
+    _serialized: MutexGuard<'a, ()>,
+}
+
+impl Store {
+    /// Opens a write transaction, after this instance's (and, on PostgreSQL,
+    /// every instance's) earlier writes.
+    pub(super) async fn begin_write(&self, scope: Scope) -> Result<WriteTx<'_>> {
+        let serialized = self.write_lock.lock().await;
+        let txn = self
+            .db
+            .begin()
+            .await
+            .map_err(error::on_query("begin a transaction"))?;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"))
+                .await
+                .map_err(error::on_query("take the write lock"))?;
+        }
+        Ok(WriteTx {
+            txn,
+            scope,
+            now: Timestamp::now(),
+            revision: None,
+            _serialized: serialized,
+        })
+    }
+}
+
+impl WriteTx<'_> {
+    /// Appends a change row for `event`; `before` is the object's prior state.
+    pub async fn record(
+        &mut self,
+        action: &str,
+        before: Option<&impl Serialize>,
+        event: Event,
+    ) -> Result<()> {
+        let to_text = |v: serde_json::Value| v.to_string();
+        let row = change::ActiveModel {
+            revision: NotSet,
+            environment_id: Set(self.scope.environment_id.0),
+            at: Set(self.now.micros()),
+            actor_id: Set(self.scope.actor.map(|a| a.0)),
+            action: Set(action.to_owned()),
+            object_kind: Set(event.object_kind().as_str().to_owned()),
+            object_id: Set(event.object_id()),
+            before: Set(before
+                .and_then(|b| serde_json::to_value(b).ok())
+                .map(to_text)),
+            after: Set(event.after().map(to_text)),
+        };
+        let saved = row
+            .insert(&self.txn)
+            .await
+            .map_err(error::on_query("record the change"))?;
+        self.revision = Some(saved.revision as u64);
+        Ok(())
+    }
+
+    /// Commits; returns the revision of the last change recorded.
+    pub async fn commit(self) -> Result<u64> {
+        let revision = self
+            .revision
+            .ok_or_else(|| crate::domain::Error::Internal("a write recorded no change".into()))?;
+        self.txn
+            .commit()
+            .await
+            .map_err(error::on_query("commit the transaction"))?;
+        Ok(revision)
+    }
+}
