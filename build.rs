@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "rbacd/v1/node.proto",
     "rbacd/v1/assignment.proto",
     "rbacd/v1/authorization.proto",
+    "google/rpc/error_details.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
