@@ -1,0 +1,197 @@
+//! Identities: status, handles, and the grants each holds.
+
+use std::hash::BuildHasher;
+
+use super::grants::Grant;
+use super::slots::{KeyHasher, SlotIndex, allocate_slot, folded, folds_to};
+use crate::domain::{Email, ExternalId, Identity, IdentityId, IdentityRef, IdentityStatus};
+
+#[derive(Clone)]
+pub(crate) struct IdentityRow {
+    pub id: IdentityId,
+    pub status: IdentityStatus,
+    pub email: Option<Email>,
+    pub external_id: Option<ExternalId>,
+    pub grants: Vec<Grant>,
+}
+
+#[derive(Clone, Default)]
+pub(crate) struct IdentityTable {
+    rows: Vec<Option<IdentityRow>>,
+    free: Vec<u32>,
+    by_id: SlotIndex,
+    /// Keyed by the case-folded email.
+    by_email: SlotIndex,
+    by_external_id: SlotIndex,
+}
+
+type Rows = [Option<IdentityRow>];
+
+fn row_of(rows: &Rows, slot: u32) -> Option<&IdentityRow> {
+    rows.get(slot as usize).and_then(Option::as_ref)
+}
+
+fn email_hash(hasher: &KeyHasher, email: &str) -> u64 {
+    let mut buf = [0u8; 256];
+    hasher.hash_one(&*folded(email, &mut buf))
+}
+
+fn rehash_id(rows: &Rows) -> impl Fn(&KeyHasher, u32) -> u64 + '_ {
+    |h, s| row_of(rows, s).map_or(0, |r| h.hash_one(r.id))
+}
+
+fn rehash_email(rows: &Rows) -> impl Fn(&KeyHasher, u32) -> u64 + '_ {
+    |h, s| {
+        let email = row_of(rows, s).and_then(|r| r.email.as_ref());
+        email.map_or(0, |e| email_hash(h, e.as_str()))
+    }
+}
+
+fn rehash_external_id(rows: &Rows) -> impl Fn(&KeyHasher, u32) -> u64 + '_ {
+    |h, s| {
+        let external_id = row_of(rows, s).and_then(|r| r.external_id.as_ref());
+        external_id.map_or(0, |e| h.hash_one(e.as_str()))
+    }
+}
+
+impl IdentityTable {
+    pub fn row(&self, slot: u32) -> Option<&IdentityRow> {
+        row_of(&self.rows, slot)
+    }
+
+    pub fn row_mut(&mut self, slot: u32) -> Option<&mut IdentityRow> {
+        self.rows.get_mut(slot as usize).and_then(Option::as_mut)
+    }
+
+    pub fn resolve(&self, identity: &IdentityRef) -> Option<u32> {
+        match identity {
+            IdentityRef::Id(id) => self.slot_of(id),
+            IdentityRef::ExternalId(external_id) => {
+                let wanted = external_id.as_str();
+                let hash = self.by_external_id.hash(wanted);
+                self.by_external_id.find(hash, |s| {
+                    let row = self.row(s).and_then(|r| r.external_id.as_ref());
+                    row.is_some_and(|e| e.as_str() == wanted)
+                })
+            }
+            IdentityRef::Email(email) => {
+                let mut buf = [0u8; 256];
+                let wanted = folded(email.as_str(), &mut buf);
+                let hash = self.by_email.hash(&*wanted);
+                self.by_email.find(hash, |s| {
+                    let row = self.row(s).and_then(|r| r.email.as_ref());
+                    row.is_some_and(|e| folds_to(e.as_str(), &wanted))
+                })
+            }
+        }
+    }
+
+    pub fn slot_of(&self, id: &IdentityId) -> Option<u32> {
+        let hash = self.by_id.hash(id);
+        self.by_id
+            .find(hash, |s| self.row(s).is_some_and(|r| r.id == *id))
+    }
+
+    pub fn reserve(&mut self, additional: usize) {
+        self.rows.reserve_exact(additional);
+        self.by_id.reserve(additional, rehash_id(&self.rows));
+    }
+
+    /// Creates or updates an identity (its grants are kept); returns its slot.
+    pub fn save(&mut self, identity: &Identity) -> Option<u32> {
+        let slot = match self.slot_of(&identity.id) {
+            Some(slot) => {
+                self.unindex_handles(slot);
+                slot
+            }
+            None => {
+                let slot = allocate_slot(&mut self.free, self.rows.len())?;
+                if slot as usize == self.rows.len() {
+                    self.rows.push(None);
+                }
+                self.rows[slot as usize] = Some(IdentityRow {
+                    id: identity.id,
+                    status: identity.status,
+                    email: None,
+                    external_id: None,
+                    grants: Vec::new(),
+                });
+                let hash = self.by_id.hash(&identity.id);
+                self.by_id.insert(hash, slot, rehash_id(&self.rows));
+                slot
+            }
+        };
+        let row = self.rows[slot as usize].as_mut()?;
+        row.status = identity.status;
+        row.email = identity.email.clone();
+        row.external_id = identity.external_id.clone();
+        self.index_handles(slot);
+        Some(slot)
+    }
+
+    /// Removes an identity; returns its row, whose grants the caller still has to drop.
+    pub fn remove(&mut self, id: &IdentityId) -> Option<IdentityRow> {
+        let slot = self.slot_of(id)?;
+        self.unindex_handles(slot);
+        let hash = self.by_id.hash(id);
+        self.by_id.remove(hash, slot);
+        self.free.push(slot);
+        self.rows.get_mut(slot as usize).and_then(Option::take)
+    }
+
+    fn index_handles(&mut self, slot: u32) {
+        let Some(row) = self.row(slot) else { return };
+        let email_hash = row
+            .email
+            .as_ref()
+            .map(|e| email_hash(self.by_email.hasher(), e.as_str()));
+        let external_hash = row
+            .external_id
+            .as_ref()
+            .map(|e| self.by_external_id.hash(e.as_str()));
+        if let Some(hash) = email_hash {
+            self.by_email.insert(hash, slot, rehash_email(&self.rows));
+        }
+        if let Some(hash) = external_hash {
+            let rows = &self.rows;
+            self.by_external_id
+                .insert(hash, slot, rehash_external_id(rows));
+        }
+    }
+
+    fn unindex_handles(&mut self, slot: u32) {
+        let Some(row) = self.row(slot) else { return };
+        let email_hash = row
+            .email
+            .as_ref()
+            .map(|e| email_hash(self.by_email.hasher(), e.as_str()));
+        let external_hash = row
+            .external_id
+            .as_ref()
+            .map(|e| self.by_external_id.hash(e.as_str()));
+        if let Some(hash) = email_hash {
+            self.by_email.remove(hash, slot);
+        }
+        if let Some(hash) = external_hash {
+            self.by_external_id.remove(hash, slot);
+        }
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        let rows: usize = self
+            .rows
+            .iter()
+            .flatten()
+            .map(|r| {
+                r.email.as_ref().map_or(0, |e| e.as_str().len())
+                    + r.external_id.as_ref().map_or(0, |e| e.as_str().len())
+                    + r.grants.capacity() * std::mem::size_of::<Grant>()
+            })
+            .sum();
+        rows + self.rows.capacity() * std::mem::size_of::<Option<IdentityRow>>()
+            + self.free.capacity() * 4
+            + self.by_id.heap_bytes()
+            + self.by_email.heap_bytes()
+            + self.by_external_id.heap_bytes()
+    }
+}

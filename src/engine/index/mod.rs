@@ -1,0 +1,239 @@
+//! One environment's index: the tables, and how change events edit them.
+//!
+//! Objects are interned to dense `u32` slots; the hot path touches only the
+//! identity's grant list, the parent array and the roles' permission sets.
+//! Every edit tolerates unknown ids and dangling references: it is ignored,
+//! never a panic.
+
+mod grants;
+mod identities;
+mod nodes;
+mod query;
+mod roles;
+mod slots;
+
+use hashbrown::HashMap;
+
+use crate::domain::change::Event;
+use crate::domain::{Assignment, EnvironmentState, IdentityId, NodeId, RoleId};
+use grants::{AssignmentTable, Grant, Window};
+use identities::IdentityTable;
+use nodes::NodeTable;
+use roles::RoleTable;
+
+/// The in-memory index of one environment.
+#[derive(Clone, Default)]
+pub struct EnvIndex {
+    nodes: NodeTable,
+    identities: IdentityTable,
+    roles: RoleTable,
+    assignments: AssignmentTable,
+}
+
+impl EnvIndex {
+    /// Builds the index of a stored environment.
+    pub fn from_state(state: EnvironmentState) -> Self {
+        let mut index = Self::default();
+        for role in &state.roles {
+            index.roles.save(role);
+        }
+        index.load_nodes(&state.nodes);
+        index.identities.reserve(state.identities.len());
+        for identity in &state.identities {
+            index.identities.save(identity);
+        }
+        index.load_assignments(&state.assignments);
+        index
+    }
+
+    /// Adds nodes in any order: parents are linked once every node exists.
+    fn load_nodes(&mut self, nodes: &[crate::domain::Node]) {
+        for node in nodes {
+            let detached = crate::domain::Node {
+                parent_id: None,
+                ..node.clone()
+            };
+            self.nodes.save(&detached);
+        }
+        for node in nodes.iter().filter(|n| n.parent_id.is_some()) {
+            self.nodes.save(node);
+        }
+    }
+
+    /// Adds assignments with every list sized exactly, since most never grow again.
+    fn load_assignments(&mut self, assignments: &[Assignment]) {
+        let mut per_identity: HashMap<IdentityId, usize> = HashMap::new();
+        let mut per_node: HashMap<NodeId, usize> = HashMap::new();
+        for a in assignments {
+            *per_identity.entry(a.identity_id).or_default() += 1;
+            *per_node.entry(a.node_id).or_default() += 1;
+        }
+        for (id, count) in per_identity {
+            if let Some(row) = self
+                .identities
+                .slot_of(&id)
+                .and_then(|s| self.identities.row_mut(s))
+            {
+                row.grants.reserve_exact(count);
+            }
+        }
+        for (id, count) in per_node {
+            if let Some(slot) = self.nodes.slot_of(&id) {
+                self.nodes.reserve_assignments(slot, count);
+            }
+        }
+        self.assignments.reserve(assignments.len());
+        for a in assignments {
+            self.create_assignment(a);
+        }
+    }
+
+    /// Applies one change event.
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::EnvironmentCreated(_) => {}
+            Event::RoleSaved(role) => {
+                self.roles.save(role);
+            }
+            Event::RoleDeleted(id) => self.delete_role(id),
+            Event::IdentitySaved(identity) => {
+                self.identities.save(identity);
+            }
+            Event::IdentityDeleted(id) => self.delete_identity(id),
+            Event::NodeSaved(node) => {
+                self.nodes.save(node);
+            }
+            Event::NodeDeleted(id) => {
+                if let Some(slot) = self.nodes.slot_of(id) {
+                    self.delete_subtree(slot);
+                }
+            }
+            Event::AssignmentCreated(a) => self.create_assignment(a),
+            Event::AssignmentDeleted(id) => {
+                if let Some(slot) = self.assignments.slot_of(id) {
+                    self.delete_assignment(slot);
+                }
+            }
+        }
+    }
+
+    fn create_assignment(&mut self, a: &Assignment) {
+        let identity = self.identities.slot_of(&a.identity_id);
+        let role = self.roles.slot_of(&a.role_id);
+        let node = self.nodes.slot_of(&a.node_id);
+        let (Some(identity), Some(role), Some(node)) = (identity, role, node) else {
+            return;
+        };
+        let Some(slot) = self.assignments.insert(a.id, identity) else {
+            return;
+        };
+        let grant = Grant {
+            node,
+            role,
+            assignment: slot,
+            window: Window::new(a.effective_from, a.effective_to),
+        };
+        if let Some(row) = self.identities.row_mut(identity) {
+            row.grants.push(grant);
+        }
+        if let Some(row) = self.roles.row_mut(role) {
+            row.assignments += 1;
+        }
+        let pos = self.nodes.push_assignment(node, slot);
+        self.assignments.set_node_pos(slot, pos);
+    }
+
+    fn delete_assignment(&mut self, slot: u32) {
+        let Some(a) = self.assignments.get(slot).copied() else {
+            return;
+        };
+        self.assignments.remove(slot);
+        let Some(row) = self.identities.row_mut(a.identity) else {
+            return;
+        };
+        let Some(i) = row.grants.iter().position(|g| g.assignment == slot) else {
+            return;
+        };
+        let grant = row.grants.swap_remove(i);
+        if let Some(role) = self.roles.row_mut(grant.role) {
+            role.assignments = role.assignments.saturating_sub(1);
+        }
+        if let Some(moved) = self.nodes.remove_assignment_at(grant.node, a.node_pos) {
+            self.assignments.set_node_pos(moved, a.node_pos);
+        }
+    }
+
+    fn delete_role(&mut self, id: &RoleId) {
+        let Some(slot) = self.roles.slot_of(id) else {
+            return;
+        };
+        if self.roles.row(slot).is_some_and(|r| r.assignments > 0) {
+            let dangling: Vec<u32> = self
+                .assignments
+                .live_slots()
+                .filter(|&a| self.grant_of(a).is_some_and(|g| g.role == slot))
+                .collect();
+            for a in dangling {
+                self.delete_assignment(a);
+            }
+        }
+        self.roles.remove(id);
+    }
+
+    fn delete_identity(&mut self, id: &IdentityId) {
+        let Some(slot) = self.identities.slot_of(id) else {
+            return;
+        };
+        let held: Vec<u32> = self
+            .identities
+            .row(slot)
+            .map(|r| r.grants.iter().map(|g| g.assignment).collect())
+            .unwrap_or_default();
+        for a in held {
+            self.delete_assignment(a);
+        }
+        self.identities.remove(id);
+    }
+
+    /// Deletes a node, and (though the log deletes children first) anything below it.
+    fn delete_subtree(&mut self, top: u32) {
+        let mut pending = vec![top];
+        let mut order = Vec::new();
+        while let Some(slot) = pending.pop() {
+            if let Some(row) = self.nodes.row(slot) {
+                order.push(slot);
+                pending.extend_from_slice(&row.children);
+            }
+        }
+        for &slot in order.iter().rev() {
+            let held = self
+                .nodes
+                .row(slot)
+                .map(|r| r.assignments.clone())
+                .unwrap_or_default();
+            for a in held {
+                self.delete_assignment(a);
+            }
+            self.nodes.remove(slot);
+        }
+    }
+
+    fn grant_of(&self, assignment: u32) -> Option<&Grant> {
+        let a = self.assignments.get(assignment)?;
+        let row = self.identities.row(a.identity)?;
+        row.grants.iter().find(|g| g.assignment == assignment)
+    }
+
+    /// An estimate of the heap bytes the index holds.
+    pub fn heap_bytes(&self) -> usize {
+        self.nodes.heap_bytes()
+            + self.identities.heap_bytes()
+            + self.roles.heap_bytes()
+            + self.assignments.heap_bytes()
+    }
+
+    /// Live assignments.
+    pub fn assignment_count(&self) -> usize {
+        self.assignments.live_slots().count()
+    }
+}

@@ -1,0 +1,253 @@
+//! The resource tree: a dense parent array for ancestor walks, child lists for
+//! subtree walks, and per node the assignments that sit on it.
+
+use hashbrown::HashMap;
+
+use super::slots::{NONE, allocate_slot, table_heap_bytes, text_heap_bytes};
+use crate::domain::{Node, NodeId, NodeKey, NodeRef};
+
+/// Ancestor chains up to this length are kept on the stack.
+const INLINE_DEPTH: usize = 32;
+
+#[derive(Clone)]
+pub(crate) struct NodeRow {
+    pub id: NodeId,
+    pub key: NodeKey,
+    pub children: Vec<u32>,
+    /// Slots of the assignments sitting on this node.
+    pub assignments: Vec<u32>,
+}
+
+#[derive(Clone, Default)]
+pub(crate) struct NodeTable {
+    rows: Vec<Option<NodeRow>>,
+    /// `parents[slot]`: the parent's slot, or `NONE` for a root, a detached or a free slot.
+    parents: Vec<u32>,
+    free: Vec<u32>,
+    by_id: HashMap<NodeId, u32>,
+    by_key: HashMap<Box<str>, u32>,
+}
+
+/// A node and its ancestors, nearest first.
+pub(crate) struct Ancestry {
+    inline: [u32; INLINE_DEPTH],
+    len: usize,
+    spilled: Vec<u32>,
+}
+
+impl Ancestry {
+    pub fn as_slice(&self) -> &[u32] {
+        if self.spilled.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spilled
+        }
+    }
+
+    /// How many steps up from the node `slot` is, if it is on the chain.
+    pub fn distance(&self, slot: u32) -> Option<usize> {
+        self.as_slice().iter().position(|&n| n == slot)
+    }
+}
+
+impl NodeTable {
+    pub fn resolve(&self, node: &NodeRef) -> Option<u32> {
+        match node {
+            NodeRef::Id(id) => self.by_id.get(id).copied(),
+            NodeRef::Key(key) => self.by_key.get(key.as_str()).copied(),
+        }
+    }
+
+    pub fn slot_of(&self, id: &NodeId) -> Option<u32> {
+        self.by_id.get(id).copied()
+    }
+
+    pub fn row(&self, slot: u32) -> Option<&NodeRow> {
+        self.rows.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    pub fn row_mut(&mut self, slot: u32) -> Option<&mut NodeRow> {
+        self.rows.get_mut(slot as usize).and_then(Option::as_mut)
+    }
+
+    pub fn parent(&self, slot: u32) -> u32 {
+        self.parents.get(slot as usize).copied().unwrap_or(NONE)
+    }
+
+    /// Live nodes: also the longest possible ancestor chain.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// `slot` and its ancestors, nearest first.
+    pub fn ancestry(&self, slot: u32) -> Ancestry {
+        let mut chain = Ancestry {
+            inline: [NONE; INLINE_DEPTH],
+            len: 0,
+            spilled: Vec::new(),
+        };
+        let mut current = slot;
+        // The cap guards against a cycle, which `set_parent` never lets in.
+        for _ in 0..=self.len() {
+            if current == NONE {
+                break;
+            }
+            if chain.len < INLINE_DEPTH {
+                chain.inline[chain.len] = current;
+                chain.len += 1;
+            } else {
+                if chain.spilled.is_empty() {
+                    chain.spilled.extend_from_slice(&chain.inline);
+                }
+                chain.spilled.push(current);
+            }
+            current = self.parent(current);
+        }
+        chain
+    }
+
+    /// Whether `ancestor` is `slot` or one of its ancestors.
+    pub fn is_within(&self, slot: u32, ancestor: u32) -> bool {
+        let mut current = slot;
+        for _ in 0..=self.len() {
+            if current == ancestor {
+                return true;
+            }
+            if current == NONE {
+                return false;
+            }
+            current = self.parent(current);
+        }
+        false
+    }
+
+    /// Creates or updates (renames, moves) a node; returns its slot.
+    pub fn save(&mut self, node: &Node) -> Option<u32> {
+        let parent = node
+            .parent_id
+            .and_then(|p| self.slot_of(&p))
+            .unwrap_or(NONE);
+        let slot = match self.slot_of(&node.id) {
+            Some(slot) => {
+                self.rekey(slot, &node.key);
+                slot
+            }
+            None => {
+                let slot = allocate_slot(&mut self.free, self.rows.len())?;
+                let row = NodeRow {
+                    id: node.id,
+                    key: node.key.clone(),
+                    children: Vec::new(),
+                    assignments: Vec::new(),
+                };
+                if slot as usize == self.rows.len() {
+                    self.rows.push(Some(row));
+                    self.parents.push(NONE);
+                } else {
+                    self.rows[slot as usize] = Some(row);
+                }
+                self.by_id.insert(node.id, slot);
+                self.by_key.insert(node.key.as_str().into(), slot);
+                slot
+            }
+        };
+        self.set_parent(slot, parent);
+        Some(slot)
+    }
+
+    fn rekey(&mut self, slot: u32, key: &NodeKey) {
+        let Some(row) = self.rows.get_mut(slot as usize).and_then(Option::as_mut) else {
+            return;
+        };
+        if row.key == *key {
+            return;
+        }
+        if self.by_key.get(row.key.as_str()) == Some(&slot) {
+            self.by_key.remove(row.key.as_str());
+        }
+        row.key = key.clone();
+        self.by_key.insert(key.as_str().into(), slot);
+    }
+
+    /// Moves `slot` under `parent`; a move that would make a cycle is ignored.
+    fn set_parent(&mut self, slot: u32, parent: u32) {
+        let old = self.parent(slot);
+        if old == parent || (parent != NONE && self.is_within(parent, slot)) {
+            return;
+        }
+        if let Some(row) = self.row_mut(old) {
+            if let Some(pos) = row.children.iter().position(|&c| c == slot) {
+                row.children.swap_remove(pos);
+            }
+        }
+        if let Some(row) = self.row_mut(parent) {
+            row.children.push(slot);
+        }
+        if let Some(p) = self.parents.get_mut(slot as usize) {
+            *p = parent;
+        }
+    }
+
+    /// Removes a node that has no children and no assignments left.
+    pub fn remove(&mut self, slot: u32) {
+        self.set_parent(slot, NONE);
+        let Some(row) = self.rows.get_mut(slot as usize).and_then(Option::take) else {
+            return;
+        };
+        self.by_id.remove(&row.id);
+        if self.by_key.get(row.key.as_str()) == Some(&slot) {
+            self.by_key.remove(row.key.as_str());
+        }
+        self.free.push(slot);
+    }
+
+    /// Records that assignment `assignment` sits on `node`; returns its position in the node's list.
+    pub fn push_assignment(&mut self, node: u32, assignment: u32) -> u32 {
+        match self.row_mut(node) {
+            Some(row) => {
+                row.assignments.push(assignment);
+                (row.assignments.len() - 1) as u32
+            }
+            None => NONE,
+        }
+    }
+
+    /// Drops the entry at `pos` of `node`'s list; returns the assignment moved into `pos`, if any.
+    pub fn remove_assignment_at(&mut self, node: u32, pos: u32) -> Option<u32> {
+        let row = self.row_mut(node)?;
+        let pos = pos as usize;
+        if pos >= row.assignments.len() {
+            return None;
+        }
+        row.assignments.swap_remove(pos);
+        row.assignments.get(pos).copied()
+    }
+
+    /// Reserves room in `node`'s assignment list.
+    pub fn reserve_assignments(&mut self, node: u32, additional: usize) {
+        if let Some(row) = self.row_mut(node) {
+            row.assignments.reserve_exact(additional);
+        }
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        let rows: usize = self
+            .rows
+            .iter()
+            .flatten()
+            .map(|r| {
+                text_heap_bytes(r.key.as_str())
+                    + (r.children.capacity() + r.assignments.capacity()) * 4
+            })
+            .sum();
+        let keys: usize = self.by_key.keys().map(|k| k.len()).sum();
+        rows + keys
+            + self.rows.capacity() * std::mem::size_of::<Option<NodeRow>>()
+            + (self.parents.capacity() + self.free.capacity()) * 4
+            + table_heap_bytes(self.by_id.capacity(), std::mem::size_of::<(NodeId, u32)>())
+            + table_heap_bytes(
+                self.by_key.capacity(),
+                std::mem::size_of::<(Box<str>, u32)>(),
+            )
+    }
+}

@@ -1,0 +1,145 @@
+//! Dense slot numbers for objects, and hash indexes that store only the slot.
+//!
+//! The big per-environment lookups (assignment, identity, email, external id)
+//! are `HashTable<u32>`s that hash the key kept in the row itself, so an entry
+//! costs 4 bytes plus a control byte instead of a copy of the key.
+
+use std::borrow::Cow;
+use std::hash::{BuildHasher, Hash};
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+
+use crate::domain::fold;
+
+/// "No slot": a free row, or a node without parent.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// A hash index from some key of a row to the row's slot.
+#[derive(Clone, Default)]
+pub(crate) struct SlotIndex {
+    table: HashTable<u32>,
+    hasher: KeyHasher,
+}
+
+/// The seeded hasher of every index.
+pub(crate) type KeyHasher = DefaultHashBuilder;
+
+impl SlotIndex {
+    pub fn hash<K: Hash + ?Sized>(&self, key: &K) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    pub fn hasher(&self) -> &KeyHasher {
+        &self.hasher
+    }
+
+    pub fn find(&self, hash: u64, mut is_match: impl FnMut(u32) -> bool) -> Option<u32> {
+        self.table.find(hash, |&slot| is_match(slot)).copied()
+    }
+
+    /// Adds `slot` under `hash`; `rehash` gives the hash of any stored slot when the table grows.
+    pub fn insert(&mut self, hash: u64, slot: u32, rehash: impl Fn(&KeyHasher, u32) -> u64) {
+        let hasher = &self.hasher;
+        self.table.insert_unique(hash, slot, |&s| rehash(hasher, s));
+    }
+
+    pub fn remove(&mut self, hash: u64, slot: u32) {
+        if let Ok(entry) = self.table.find_entry(hash, |&s| s == slot) {
+            entry.remove();
+        }
+    }
+
+    pub fn reserve(&mut self, additional: usize, rehash: impl Fn(&KeyHasher, u32) -> u64) {
+        let hasher = &self.hasher;
+        self.table.reserve(additional, |&s| rehash(hasher, s));
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        table_heap_bytes(self.table.capacity(), std::mem::size_of::<u32>())
+    }
+}
+
+/// Heap bytes of a hashbrown table able to hold `capacity` items of `item_size` bytes.
+pub(crate) fn table_heap_bytes(capacity: usize, item_size: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let buckets = if capacity < 8 {
+        if capacity < 4 { 4 } else { 8 }
+    } else {
+        (capacity * 8 / 7).next_power_of_two()
+    };
+    buckets * (item_size + 1) + 16
+}
+
+/// Heap bytes of a string's text.
+pub(crate) fn text_heap_bytes(text: &str) -> usize {
+    text.len()
+}
+
+/// The case-folded form of `text`, without allocating for ASCII text.
+pub(crate) fn folded<'a>(text: &str, buf: &'a mut [u8; 256]) -> Cow<'a, str> {
+    if text.is_ascii() && text.len() <= buf.len() {
+        let out = &mut buf[..text.len()];
+        for (o, b) in out.iter_mut().zip(text.bytes()) {
+            *o = b.to_ascii_lowercase();
+        }
+        if let Ok(s) = std::str::from_utf8(out) {
+            return Cow::Borrowed(s);
+        }
+    }
+    Cow::Owned(fold(text))
+}
+
+/// Whether `stored`, case-folded, equals the already folded `query`.
+pub(crate) fn folds_to(stored: &str, query: &str) -> bool {
+    if stored.is_ascii() {
+        stored.len() == query.len()
+            && stored
+                .bytes()
+                .zip(query.bytes())
+                .all(|(s, q)| s.to_ascii_lowercase() == q)
+    } else {
+        fold(stored) == query
+    }
+}
+
+/// Takes a slot from `free`, or the next new one.
+pub(crate) fn allocate_slot(free: &mut Vec<u32>, len: usize) -> Option<u32> {
+    match free.pop() {
+        Some(slot) => Some(slot),
+        None => u32::try_from(len).ok().filter(|&s| s != NONE),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_matches_the_domain_fold_for_ascii_and_unicode() {
+        let mut buf = [0u8; 256];
+        for text in ["JDoe@Example.CO", "ÀLVARO@Example.es", "plain"] {
+            assert_eq!(folded(text, &mut buf), fold(text));
+            assert!(folds_to(text, &fold(text)));
+        }
+        assert!(!folds_to("jdoe@example.co", "jdoe@example.com"));
+        let long = "A".repeat(300);
+        assert_eq!(folded(&long, &mut buf), fold(&long));
+    }
+
+    #[test]
+    fn slot_index_finds_inserted_and_forgets_removed_slots() {
+        let keys = ["a", "b", "c"];
+        let mut index = SlotIndex::default();
+        for (slot, key) in keys.iter().enumerate() {
+            let hash = index.hash(*key);
+            index.insert(hash, slot as u32, |h, s| h.hash_one(keys[s as usize]));
+        }
+        let hash_b = index.hash("b");
+        assert_eq!(index.find(hash_b, |s| keys[s as usize] == "b"), Some(1));
+        index.remove(hash_b, 1);
+        assert_eq!(index.find(hash_b, |s| keys[s as usize] == "b"), None);
+        assert!(index.heap_bytes() > 0);
+    }
+}

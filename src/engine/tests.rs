@@ -1,0 +1,411 @@
+//! Scenarios of the decision rule on a small hand-made environment.
+
+use std::time::Duration;
+
+use super::*;
+use crate::domain::{
+    Assignment, AssignmentId, Email, Environment, EnvironmentState, ExternalId, Identity,
+    IdentityKind, IdentityStatus, Node, NodeKey, Role, RoleId, RoleName,
+};
+
+const T: Timestamp = Timestamp(1_000);
+
+struct World {
+    env: EnvironmentId,
+    engine: Engine,
+    revision: u64,
+}
+
+fn perm(text: &str) -> Permission {
+    Permission::parse(text).unwrap()
+}
+
+fn node(env: EnvironmentId, key: &str, parent: Option<NodeId>) -> Node {
+    Node {
+        id: NodeId::generate(),
+        environment_id: env,
+        key: NodeKey::parse(key).unwrap(),
+        name: key.into(),
+        kind: String::new(),
+        parent_id: parent,
+        created_at: T,
+        updated_at: T,
+    }
+}
+
+fn role(env: EnvironmentId, name: &str, patterns: &[&str]) -> Role {
+    Role {
+        id: RoleId::generate(),
+        environment_id: env,
+        name: RoleName::parse(name).unwrap(),
+        description: String::new(),
+        permissions: patterns
+            .iter()
+            .map(|p| PermissionPattern::parse(p).unwrap())
+            .collect(),
+        created_at: T,
+        updated_at: T,
+    }
+}
+
+fn identity(env: EnvironmentId, email: &str) -> Identity {
+    Identity {
+        id: IdentityId::generate(),
+        environment_id: env,
+        kind: IdentityKind::User,
+        status: IdentityStatus::Active,
+        email: Some(Email::parse(email).unwrap()),
+        external_id: Some(ExternalId::parse(&format!("ext|{email}")).unwrap()),
+        display_name: String::new(),
+        created_at: T,
+        updated_at: T,
+    }
+}
+
+fn assignment(
+    who: &Identity,
+    what: &Role,
+    at: &Node,
+    window: (Option<i64>, Option<i64>),
+) -> Assignment {
+    Assignment {
+        id: AssignmentId::generate(),
+        environment_id: who.environment_id,
+        identity_id: who.id,
+        role_id: what.id,
+        node_id: at.id,
+        effective_from: window.0.map(Timestamp),
+        effective_to: window.1.map(Timestamp),
+        created_at: T,
+    }
+}
+
+impl World {
+    fn new(state: EnvironmentState) -> Self {
+        let env = state.nodes[0].environment_id;
+        let environment = Environment {
+            id: env,
+            name: "test".into(),
+            created_at: T,
+        };
+        let engine = Engine::from_snapshot(Snapshot {
+            revision: 7,
+            environments: vec![(environment, state)],
+        });
+        Self {
+            env,
+            engine,
+            revision: 7,
+        }
+    }
+
+    fn apply(&mut self, event: Event) {
+        self.revision += 1;
+        let change = Change {
+            revision: self.revision,
+            environment_id: self.env,
+            at: T,
+            actor: None,
+            action: "Test".into(),
+            before: None,
+            event,
+        };
+        assert!(self.engine.apply(&change));
+        assert!(!self.engine.apply(&change), "a change applies once");
+    }
+
+    fn check(&self, who: &Identity, permission: &str, at: &Node, time: i64) -> Decision {
+        let decision = self.engine.check(
+            self.env,
+            &IdentityRef::Id(who.id),
+            &perm(permission),
+            &NodeRef::Id(at.id),
+            Timestamp(time),
+        );
+        assert_eq!(decision.allowed, decision.reason == Reason::Granted);
+        assert_eq!(decision.revision, self.revision);
+        decision
+    }
+}
+
+/// root ─ payments ─ wallet; alice: Reader at root, Admin (`Wallets:*`) at payments.
+fn small_world() -> (World, [Node; 3], [Role; 2], Identity, [Assignment; 2]) {
+    let env = EnvironmentId::generate();
+    let root = node(env, "root", None);
+    let payments = node(env, "payments", Some(root.id));
+    let wallet = node(env, "wallet:1", Some(payments.id));
+    let reader = role(env, "Reader", &["Wallets:Read", "Audit:Read"]);
+    let admin = role(env, "Admin", &["Wallets:*", "Wallets:Read"]);
+    let alice = identity(env, "Alice@Example.com");
+    let at_root = assignment(&alice, &reader, &root, (None, None));
+    let at_payments = assignment(&alice, &admin, &payments, (Some(100), Some(2_000)));
+    let state = EnvironmentState {
+        roles: vec![reader.clone(), admin.clone()],
+        identities: vec![alice.clone()],
+        nodes: vec![root.clone(), payments.clone(), wallet.clone()],
+        assignments: vec![at_root.clone(), at_payments.clone()],
+    };
+    (
+        World::new(state),
+        [root, payments, wallet],
+        [reader, admin],
+        alice,
+        [at_root, at_payments],
+    )
+}
+
+#[test]
+fn grants_inherit_down_the_tree_and_name_the_nearest_assignment() {
+    let (world, [root, payments, wallet], [reader, admin], alice, [at_root, at_payments]) =
+        small_world();
+    let by = world
+        .check(&alice, "Wallets:Read", &wallet, 1_000)
+        .granted_by
+        .unwrap();
+    assert_eq!(
+        (by.assignment_id, by.role_id, by.node_id),
+        (at_payments.id, admin.id, payments.id)
+    );
+    assert_eq!(
+        (
+            by.role_name.as_str(),
+            by.node_key.as_str(),
+            by.pattern.as_str()
+        ),
+        ("Admin", "payments", "Wallets:Read")
+    );
+    let by = world
+        .check(&alice, "Wallets:Keys:Rotate", &wallet, 1_000)
+        .granted_by
+        .unwrap();
+    assert_eq!(by.pattern.as_str(), "Wallets:*");
+    let by = world
+        .check(&alice, "Wallets:Read", &root, 1_000)
+        .granted_by
+        .unwrap();
+    assert_eq!((by.assignment_id, by.role_id), (at_root.id, reader.id));
+    assert_eq!(
+        world.check(&alice, "Wallets:Write", &root, 1_000).reason,
+        Reason::NoMatchingAssignment
+    );
+    assert_eq!(
+        world.check(&alice, "Wallets", &wallet, 1_000).reason,
+        Reason::NoMatchingAssignment
+    );
+}
+
+#[test]
+fn windows_are_closed_at_from_and_open_at_to() {
+    let (world, [_, _, wallet], _, alice, _) = small_world();
+    for (time, allowed) in [(99, false), (100, true), (1_999, true), (2_000, false)] {
+        let decision = world.check(&alice, "Wallets:Write", &wallet, time);
+        assert_eq!(decision.allowed, allowed, "at {time}");
+    }
+}
+
+#[test]
+fn references_resolve_by_email_in_any_case_and_unknowns_deny_with_a_reason() {
+    let (world, _, _, alice, _) = small_world();
+    let read = perm("Audit:Read");
+    let email = IdentityRef::Email(Email::parse("ALICE@example.COM").unwrap());
+    let key = NodeRef::Key(NodeKey::parse("wallet:1").unwrap());
+    assert!(
+        world
+            .engine
+            .check(world.env, &email, &read, &key, T)
+            .allowed
+    );
+    let external = IdentityRef::ExternalId(alice.external_id.clone().unwrap());
+    assert!(
+        world
+            .engine
+            .check(world.env, &external, &read, &key, T)
+            .allowed
+    );
+    let stranger = IdentityRef::Email(Email::parse("bob@example.com").unwrap());
+    assert_eq!(
+        world
+            .engine
+            .check(world.env, &stranger, &read, &key, T)
+            .reason,
+        Reason::UnknownIdentity
+    );
+    let nowhere = NodeRef::Key(NodeKey::parse("wallet:2").unwrap());
+    assert_eq!(
+        world
+            .engine
+            .check(world.env, &email, &read, &nowhere, T)
+            .reason,
+        Reason::UnknownNode
+    );
+    let other_env = EnvironmentId::generate();
+    assert_eq!(
+        world.engine.check(other_env, &email, &read, &key, T).reason,
+        Reason::UnknownIdentity
+    );
+    assert_eq!(
+        world.engine.list_permissions(world.env, &stranger, &key, T),
+        Err(Denial::UnknownIdentity)
+    );
+}
+
+#[test]
+fn writes_take_effect_on_the_next_check() {
+    let (mut world, [root, payments, wallet], [reader, _], alice, [at_root, _]) = small_world();
+    let mut disabled = alice.clone();
+    disabled.status = IdentityStatus::Disabled;
+    world.apply(Event::IdentitySaved(disabled));
+    assert_eq!(
+        world.check(&alice, "Audit:Read", &wallet, 1_000).reason,
+        Reason::IdentityNotActive
+    );
+    world.apply(Event::IdentitySaved(alice.clone()));
+    assert!(world.check(&alice, "Audit:Read", &wallet, 1_000).allowed);
+
+    let mut edited = reader.clone();
+    edited.permissions = vec![PermissionPattern::parse("Audit:*").unwrap()];
+    world.apply(Event::RoleSaved(edited));
+    assert!(world.check(&alice, "Audit:Export", &wallet, 1_000).allowed);
+    assert!(!world.check(&alice, "Wallets:Read", &root, 1_000).allowed);
+
+    // wallet moves to the root: the Admin grant on payments no longer covers it.
+    let mut moved = wallet.clone();
+    moved.parent_id = Some(root.id);
+    world.apply(Event::NodeSaved(moved));
+    assert!(!world.check(&alice, "Wallets:Write", &wallet, 1_000).allowed);
+    assert!(
+        world
+            .check(&alice, "Wallets:Write", &payments, 1_000)
+            .allowed
+    );
+
+    world.apply(Event::AssignmentDeleted(at_root.id));
+    assert!(!world.check(&alice, "Audit:Export", &wallet, 1_000).allowed);
+    world.apply(Event::NodeDeleted(payments.id));
+    assert_eq!(
+        world
+            .check(&alice, "Wallets:Write", &payments, 1_000)
+            .reason,
+        Reason::UnknownNode
+    );
+    assert_eq!(world.engine.heap_bytes() > 0, true);
+}
+
+#[test]
+fn a_move_under_its_own_subtree_is_ignored() {
+    let (mut world, [root, payments, wallet], _, alice, _) = small_world();
+    let mut cycle = payments.clone();
+    cycle.parent_id = Some(wallet.id);
+    world.apply(Event::NodeSaved(cycle));
+    assert!(world.check(&alice, "Wallets:Write", &wallet, 1_000).allowed);
+    assert!(world.check(&alice, "Audit:Read", &payments, 1_000).allowed);
+    let _ = root;
+}
+
+#[test]
+fn deleting_a_role_or_identity_drops_what_still_refers_to_it() {
+    let (mut world, [_, _, wallet], [reader, admin], alice, _) = small_world();
+    world.apply(Event::RoleDeleted(admin.id));
+    assert!(!world.check(&alice, "Wallets:Write", &wallet, 1_000).allowed);
+    assert!(world.check(&alice, "Wallets:Read", &wallet, 1_000).allowed);
+    world.apply(Event::RoleSaved(admin.clone()));
+    assert!(!world.check(&alice, "Wallets:Write", &wallet, 1_000).allowed);
+    world.apply(Event::IdentityDeleted(alice.id));
+    assert_eq!(
+        world.check(&alice, "Wallets:Read", &wallet, 1_000).reason,
+        Reason::UnknownIdentity
+    );
+    world.apply(Event::AssignmentDeleted(AssignmentId::generate()));
+    world.apply(Event::RoleDeleted(reader.id));
+    world.apply(Event::RoleDeleted(reader.id));
+}
+
+#[test]
+fn listings_and_lookups_page_to_exhaustion() {
+    let (world, [root, payments, wallet], _, alice, _) = small_world();
+    let who = IdentityRef::Id(alice.id);
+    let at = |n: &Node| NodeRef::Id(n.id);
+    let listed = world
+        .engine
+        .list_permissions(world.env, &who, &at(&wallet), T)
+        .unwrap();
+    let texts: Vec<&str> = listed.iter().map(PermissionPattern::as_str).collect();
+    assert_eq!(texts, ["Audit:Read", "Wallets:*", "Wallets:Read"]);
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = world
+            .engine
+            .lookup_nodes(
+                world.env,
+                &who,
+                &perm("Wallets:Write"),
+                &at(&root),
+                T,
+                after,
+                1,
+            )
+            .unwrap();
+        seen.extend(page.items.iter().map(|n| n.id));
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let mut expected = vec![payments.id, wallet.id];
+    expected.sort();
+    assert_eq!(seen, expected);
+
+    let page = world
+        .engine
+        .lookup_identities(world.env, &perm("Audit:Read"), &at(&wallet), T, None, 10)
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        [alice.id]
+    );
+    assert_eq!(page.next_after, None);
+    let none = world
+        .engine
+        .lookup_identities(
+            world.env,
+            &perm("Audit:Read"),
+            &at(&wallet),
+            T,
+            Some(alice.id),
+            10,
+        )
+        .unwrap();
+    assert!(none.items.is_empty());
+}
+
+#[tokio::test]
+async fn waiting_for_a_revision_returns_once_it_is_applied() {
+    let (mut world, ..) = small_world();
+    assert!(world.engine.wait_for_revision(7, Duration::ZERO).await);
+    assert!(
+        !world
+            .engine
+            .wait_for_revision(8, Duration::from_millis(10))
+            .await
+    );
+    let engine = std::sync::Arc::new(world.engine);
+    let waiter = {
+        let engine = std::sync::Arc::clone(&engine);
+        tokio::spawn(async move { engine.wait_for_revision(8, Duration::from_secs(5)).await })
+    };
+    tokio::task::yield_now().await;
+    world.revision = 8;
+    engine.apply(&Change {
+        revision: 8,
+        environment_id: world.env,
+        at: T,
+        actor: None,
+        action: "Test".into(),
+        before: None,
+        event: Event::RoleDeleted(RoleId::generate()),
+    });
+    assert!(waiter.await.unwrap());
+    assert_eq!(engine.applied_revision(), 8);
+}
