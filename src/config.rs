@@ -41,4 +41,10 @@ pub struct ServeArgs {
     pub listen: Listen,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// Longest wait, in milliseconds, for a check's `min_revision` before UNAVAILABLE.
+    #[arg(long, env = "RBACD_MIN_REVISION_TIMEOUT_MS", default_value_t = 5000)]
+    pub min_revision_timeout_ms: u64,
+    /// How often, in milliseconds, to poll the change log for other instances' writes.
+    #[arg(long, env = "RBACD_POLL_INTERVAL_MS", default_value_t = 1000)]
+    pub poll_interval_ms: u64,
 }

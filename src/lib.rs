@@ -3,8 +3,9 @@
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod engine;
+pub mod follower;
 pub mod proto;
 pub mod server;
 pub mod store;
 pub mod telemetry;
-pub mod engine;

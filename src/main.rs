@@ -1,11 +1,11 @@
 //! The `rbacd` binary: wires settings to the server.
 
-use std::process::ExitCode;
+use std::{process::ExitCode, time::Duration};
 
 use clap::Parser;
 use rbacd::{
     config::{Cli, Command, ServeArgs},
-    server::{App, Listen, shutdown_signal},
+    server::{App, Listen, Settings, shutdown_signal},
     store::Store,
     telemetry,
 };
@@ -38,9 +38,12 @@ async fn migrate(database_url: &str) -> Result<(), String> {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let app = App::open(&args.database.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let settings = Settings {
+        database_url: args.database.database_url,
+        min_revision_timeout: Duration::from_millis(args.min_revision_timeout_ms),
+        poll_interval: Duration::from_millis(args.poll_interval_ms.max(10)),
+    };
+    let app = App::open(settings).await.map_err(|e| e.to_string())?;
     match args.listen {
         Listen::Tcp(addr) => {
             let listener = tokio::net::TcpListener::bind(addr)

@@ -3,17 +3,21 @@
 
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
+use tokio::sync::watch;
 use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 use tonic::{Request, Status, transport::Server};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
-    api::{AssignmentApi, Context, IdentityApi, NodeApi, RoleApi},
+    api::{AssignmentApi, AuthorizationApi, Context, IdentityApi, NodeApi, RoleApi},
     domain::Result,
+    engine::Engine,
+    follower::Follower,
     proto::{
         self,
         v1::{
             assignment_service_server::AssignmentServiceServer,
+            authorization_service_server::AuthorizationServiceServer,
             identity_service_server::IdentityServiceServer, node_service_server::NodeServiceServer,
             role_service_server::RoleServiceServer,
         },
@@ -30,7 +34,29 @@ const SERVICES: &[&str] = &[
     "rbacd.v1.IdentityService",
     "rbacd.v1.NodeService",
     "rbacd.v1.AssignmentService",
+    "rbacd.v1.AuthorizationService",
 ];
+
+/// How the service runs, apart from where it listens.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    /// How long a check waits for its `min_revision` before UNAVAILABLE.
+    pub min_revision_timeout: Duration,
+    /// How often the change log is polled for other instances' writes.
+    pub poll_interval: Duration,
+}
+
+impl Settings {
+    /// Defaults for `database_url`.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            min_revision_timeout: Duration::from_secs(5),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
 
 /// Where the server listens.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,24 +79,38 @@ impl std::str::FromStr for Listen {
     }
 }
 
-/// A migrated store with the default environment in place: ready to serve.
+/// A migrated store, the default environment in place and the index loaded: ready to serve.
 pub struct App {
     store: Arc<Store>,
+    follower: Arc<Follower>,
     scope: Scope,
+    settings: Settings,
 }
 
 impl App {
-    /// Connects to the database, migrates it and makes sure the default environment exists.
-    pub async fn open(database_url: &str) -> Result<Self> {
-        let store = Store::connect(database_url).await?;
+    /// Connects to the database, migrates it, makes sure the default
+    /// environment exists, loads the index and starts following the change log.
+    pub async fn open(settings: Settings) -> Result<Self> {
+        let store = Arc::new(Store::connect(&settings.database_url).await?);
         store.migrate().await?;
         let env = store.ensure_environment(DEFAULT_ENVIRONMENT).await?;
+        let started = std::time::Instant::now();
+        let engine = Arc::new(Engine::from_snapshot(store.load_snapshot().await?));
+        tracing::info!(
+            revision = engine.applied_revision(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "index loaded"
+        );
+        let follower = Follower::new(Arc::clone(&store), engine);
+        follower.spawn(settings.poll_interval, &settings.database_url);
         Ok(Self {
-            store: Arc::new(store),
+            store,
+            follower,
             scope: Scope {
                 environment_id: env.id,
                 actor: None,
             },
+            settings,
         })
     }
 
@@ -81,9 +121,9 @@ impl App {
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::result::Result<(), tonic::transport::Error> {
         let incoming = TcpListenerStream::new(listener);
-        self.router()
-            .await
-            .serve_with_incoming_shutdown(incoming, shutdown)
+        let (router, drain) = self.router().await;
+        router
+            .serve_with_incoming_shutdown(incoming, draining(shutdown, drain))
             .await
     }
 
@@ -94,13 +134,13 @@ impl App {
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::result::Result<(), tonic::transport::Error> {
         let incoming = UnixListenerStream::new(listener);
-        self.router()
-            .await
-            .serve_with_incoming_shutdown(incoming, shutdown)
+        let (router, drain) = self.router().await;
+        router
+            .serve_with_incoming_shutdown(incoming, draining(shutdown, drain))
             .await
     }
 
-    async fn router(self) -> tonic::transport::server::Router {
+    async fn router(self) -> (tonic::transport::server::Router, watch::Sender<bool>) {
         let (health, health_service) = tonic_health::server::health_reporter();
         set_health(&health, ServingStatus::Serving).await;
         tokio::spawn(watch_database(Arc::clone(&self.store), health));
@@ -120,8 +160,14 @@ impl App {
             request.extensions_mut().insert(scope);
             Ok(request)
         };
-        let context = Context { store: self.store };
-        Server::builder()
+        let (drain, draining) = watch::channel(false);
+        let context = Context {
+            store: self.store,
+            follower: self.follower,
+            min_revision_timeout: self.settings.min_revision_timeout,
+            draining,
+        };
+        let router = Server::builder()
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -138,10 +184,21 @@ impl App {
                 scoped,
             ))
             .add_service(AssignmentServiceServer::with_interceptor(
-                AssignmentApi(context),
+                AssignmentApi(context.clone()),
                 scoped,
             ))
+            .add_service(AuthorizationServiceServer::with_interceptor(
+                AuthorizationApi(context),
+                scoped,
+            ));
+        (router, drain)
     }
+}
+
+/// Resolves with `shutdown`, first telling long-lived streams to end so the drain completes.
+async fn draining(shutdown: impl Future<Output = ()>, drain: watch::Sender<bool>) {
+    shutdown.await;
+    let _ = drain.send(true);
 }
 
 async fn set_health(health: &HealthReporter, status: ServingStatus) {

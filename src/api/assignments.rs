@@ -104,7 +104,10 @@ impl AssignmentService for AssignmentApi {
         let mut v = Violations::default();
         let new = new_assignment(&mut v, request.get_ref());
         let new = v.finish(new)?;
-        let written = self.0.store.create_assignment(scope, new).await?;
+        let written = self
+            .0
+            .applied(self.0.store.create_assignment(scope, new).await?)
+            .await?;
         Ok(Response::new(pb::CreateAssignmentResponse {
             assignment: render::assignments(std::slice::from_ref(&written.value)).pop(),
             revision: written.revision,
@@ -132,7 +135,10 @@ impl AssignmentService for AssignmentApi {
             batch.extend(new);
         }
         let batch = v.finish(Some(batch))?;
-        let written = self.0.store.batch_create_assignments(scope, batch).await?;
+        let written = self
+            .0
+            .applied(self.0.store.batch_create_assignments(scope, batch).await?)
+            .await?;
         Ok(Response::new(pb::BatchCreateAssignmentsResponse {
             assignments: render::assignments(&written.value),
             revision: written.revision,
@@ -180,7 +186,10 @@ impl AssignmentService for AssignmentApi {
     ) -> Result<Response<pb::DeleteAssignmentResponse>, Status> {
         let scope = scope(&request)?;
         let selector = selector(request.get_ref())?;
-        let written = self.0.store.delete_assignment(scope, selector).await?;
+        let written = self
+            .0
+            .applied(self.0.store.delete_assignment(scope, selector).await?)
+            .await?;
         Ok(Response::new(pb::DeleteAssignmentResponse {
             assignment: render::assignments(std::slice::from_ref(&written.value)).pop(),
             revision: written.revision,

@@ -110,7 +110,10 @@ impl IdentityService for IdentityApi {
             &req.display_name,
         );
         let new = v.finish(new)?;
-        let written = self.0.store.create_identity(scope, new).await?;
+        let written = self
+            .0
+            .applied(self.0.store.create_identity(scope, new).await?)
+            .await?;
         Ok(Response::new(pb::CreateIdentityResponse {
             identity: Some(render::identity(&written.value)),
             revision: written.revision,
@@ -133,7 +136,10 @@ impl IdentityService for IdentityApi {
         );
         let initial = initial_assignments(&mut v, &req.assignments);
         let (new, initial) = v.finish(new.zip(initial))?;
-        let written = self.0.store.invite_identity(scope, new, initial).await?;
+        let written = self
+            .0
+            .applied(self.0.store.invite_identity(scope, new, initial).await?)
+            .await?;
         let (identity, assignments) = written.value;
         Ok(Response::new(pb::InviteIdentityResponse {
             identity: Some(render::identity(&identity)),
@@ -205,8 +211,12 @@ impl IdentityService for IdentityApi {
         let identity_ref = v.finish(identity_ref)?;
         let written = self
             .0
-            .store
-            .update_identity(scope, &identity_ref, update)
+            .applied(
+                self.0
+                    .store
+                    .update_identity(scope, &identity_ref, update)
+                    .await?,
+            )
             .await?;
         Ok(Response::new(pb::UpdateIdentityResponse {
             identity: Some(render::identity(&written.value)),
@@ -220,7 +230,10 @@ impl IdentityService for IdentityApi {
     ) -> Result<Response<pb::ActivateIdentityResponse>, Status> {
         let scope = scope(&request)?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
-        let written = self.0.store.activate_identity(scope, &identity_ref).await?;
+        let written = self
+            .0
+            .applied(self.0.store.activate_identity(scope, &identity_ref).await?)
+            .await?;
         Ok(Response::new(pb::ActivateIdentityResponse {
             identity: Some(render::identity(&written.value)),
             revision: written.revision,
@@ -233,7 +246,10 @@ impl IdentityService for IdentityApi {
     ) -> Result<Response<pb::DisableIdentityResponse>, Status> {
         let scope = scope(&request)?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
-        let written = self.0.store.disable_identity(scope, &identity_ref).await?;
+        let written = self
+            .0
+            .applied(self.0.store.disable_identity(scope, &identity_ref).await?)
+            .await?;
         Ok(Response::new(pb::DisableIdentityResponse {
             identity: Some(render::identity(&written.value)),
             revision: written.revision,
@@ -246,7 +262,10 @@ impl IdentityService for IdentityApi {
     ) -> Result<Response<pb::DeleteIdentityResponse>, Status> {
         let scope = scope(&request)?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
-        let written = self.0.store.delete_identity(scope, &identity_ref).await?;
+        let written = self
+            .0
+            .applied(self.0.store.delete_identity(scope, &identity_ref).await?)
+            .await?;
         let (identity, deleted_assignments) = written.value;
         Ok(Response::new(pb::DeleteIdentityResponse {
             identity: Some(render::identity(&identity)),

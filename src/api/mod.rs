@@ -2,6 +2,7 @@
 //! engine, domain to proto. No business rules here.
 
 mod assignments;
+mod authorization;
 mod identities;
 mod nodes;
 mod parse;
@@ -9,13 +10,19 @@ mod render;
 mod roles;
 mod status;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
+use tokio::sync::watch;
 use tonic::{Request, Status};
 
-use crate::store::{Scope, Store};
+use crate::{
+    domain::Result,
+    follower::Follower,
+    store::{Scope, Store, Written},
+};
 
 pub use assignments::AssignmentApi;
+pub use authorization::AuthorizationApi;
 pub use identities::IdentityApi;
 pub use nodes::NodeApi;
 pub use roles::RoleApi;
@@ -24,6 +31,20 @@ pub use roles::RoleApi;
 #[derive(Clone)]
 pub struct Context {
     pub store: Arc<Store>,
+    pub follower: Arc<Follower>,
+    /// How long a check waits for its `min_revision`.
+    pub min_revision_timeout: Duration,
+    /// Becomes true when the server drains: long-lived streams end.
+    pub draining: watch::Receiver<bool>,
+}
+
+impl Context {
+    /// Passes a write on once this instance's index has applied it, so a
+    /// check sent after the reply sees the write.
+    async fn applied<T>(&self, written: Written<T>) -> Result<Written<T>> {
+        self.follower.applied_through(written.revision).await?;
+        Ok(written)
+    }
 }
 
 /// The environment and actor a request was authenticated for, put there by

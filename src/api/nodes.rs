@@ -39,7 +39,10 @@ impl NodeService for NodeApi {
                 parent,
             },
         ))?;
-        let written = self.0.store.create_node(scope, new).await?;
+        let written = self
+            .0
+            .applied(self.0.store.create_node(scope, new).await?)
+            .await?;
         Ok(Response::new(pb::CreateNodeResponse {
             node: Some(render::node(&written.value)),
             revision: written.revision,
@@ -91,7 +94,10 @@ impl NodeService for NodeApi {
         let node = v.check("node", parse::node_ref(req.node.as_ref()));
         let new_parent = v.check("new_parent", parse::node_ref(req.new_parent.as_ref()));
         let (node, new_parent) = v.finish(node.zip(new_parent))?;
-        let written = self.0.store.move_node(scope, &node, &new_parent).await?;
+        let written = self
+            .0
+            .applied(self.0.store.move_node(scope, &node, &new_parent).await?)
+            .await?;
         Ok(Response::new(pb::MoveNodeResponse {
             node: Some(render::node(&written.value)),
             revision: written.revision,
@@ -107,8 +113,12 @@ impl NodeService for NodeApi {
         let node_ref = node_ref("node", req.node.as_ref())?;
         let written = self
             .0
-            .store
-            .delete_node(scope, &node_ref, req.cascade)
+            .applied(
+                self.0
+                    .store
+                    .delete_node(scope, &node_ref, req.cascade)
+                    .await?,
+            )
             .await?;
         let deleted = written.value;
         Ok(Response::new(pb::DeleteNodeResponse {

@@ -21,6 +21,25 @@ impl Violations {
             .ok()
     }
 
+    /// Keeps the page request, or records what is wrong with its fields.
+    pub fn nested_page(
+        &mut self,
+        page_size: i32,
+        page_token: &str,
+    ) -> Option<crate::domain::PageRequest> {
+        match crate::domain::PageRequest::parse(page_size, page_token) {
+            Ok(page) => Some(page),
+            Err(Error::InvalidArgument(found)) => {
+                self.0.extend(found);
+                None
+            }
+            Err(other) => {
+                self.0.push(FieldViolation::new("", other.to_string()));
+                None
+            }
+        }
+    }
+
     /// Records a violation.
     pub fn add(&mut self, field: &str, description: impl Into<String>) {
         self.0.push(FieldViolation::new(field, description));

@@ -77,7 +77,10 @@ impl RoleService for RoleApi {
                 permissions,
             },
         ))?;
-        let written = self.0.store.create_role(scope, new).await?;
+        let written = self
+            .0
+            .applied(self.0.store.create_role(scope, new).await?)
+            .await?;
         Ok(Response::new(pb::CreateRoleResponse {
             role: Some(render::role(&written.value)),
             revision: written.revision,
@@ -122,7 +125,10 @@ impl RoleService for RoleApi {
         let req = request.into_inner();
         let update = parse_update(&req)?;
         let role_ref = parse::field("role", parse::role_ref(req.role.as_ref()))?;
-        let written = self.0.store.update_role(scope, &role_ref, update).await?;
+        let written = self
+            .0
+            .applied(self.0.store.update_role(scope, &role_ref, update).await?)
+            .await?;
         Ok(Response::new(pb::UpdateRoleResponse {
             role: Some(render::role(&written.value)),
             revision: written.revision,
@@ -138,8 +144,12 @@ impl RoleService for RoleApi {
         let role_ref = parse::field("role", parse::role_ref(req.role.as_ref()))?;
         let written = self
             .0
-            .store
-            .delete_role(scope, &role_ref, req.force)
+            .applied(
+                self.0
+                    .store
+                    .delete_role(scope, &role_ref, req.force)
+                    .await?,
+            )
             .await?;
         let (role, deleted_assignments) = written.value;
         Ok(Response::new(pb::DeleteRoleResponse {

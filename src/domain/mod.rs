@@ -4,7 +4,7 @@ mod error;
 mod ids;
 mod model;
 mod names;
-mod paging;
+pub mod paging;
 mod permission;
 mod refs;
 mod snapshot;

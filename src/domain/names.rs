@@ -107,6 +107,13 @@ name_type!(
     }
 );
 
+impl NodeKey {
+    /// The key of every environment's root node.
+    pub fn root() -> Self {
+        Self(super::ROOT_NODE_KEY.to_owned())
+    }
+}
+
 impl RoleName {
     /// The case-folded form that uniqueness and lookups use.
     pub fn folded(&self) -> String {

@@ -26,6 +26,13 @@ pub enum RoleRef {
     Name(RoleName),
 }
 
+impl NodeRef {
+    /// The environment's root node.
+    pub fn root() -> Self {
+        Self::Key(NodeKey::root())
+    }
+}
+
 impl std::fmt::Display for IdentityRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -29,6 +29,7 @@ pub use assignments::{
 pub use identities::{IdentityFilter, IdentityUpdate, NewIdentity};
 pub use nodes::{DeletedNode, NewNode};
 pub use roles::{NewRole, RoleUpdate};
+pub use write::CHANGES_CHANNEL;
 
 /// A write's result: the object(s) written and the change-log revision.
 #[derive(Clone, Debug, PartialEq, Eq)]

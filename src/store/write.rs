@@ -14,6 +14,9 @@ use crate::domain::{Result, Timestamp, change::Event};
 /// so revisions become visible in the order they were allocated.
 const WRITE_LOCK_KEY: i64 = 0x7262_6163_6477;
 
+/// PostgreSQL channel notified at every commit, so other instances follow at once.
+pub const CHANGES_CHANNEL: &str = "rbacd_changes";
+
 /// An open write: `txn` plus the change rows it has recorded so far.
 pub(super) struct WriteTx<'a> {
     pub txn: DatabaseTransaction,
@@ -38,6 +41,10 @@ impl Store {
             txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"))
                 .await
                 .map_err(error::on_query("take the write lock"))?;
+            // Delivered when (and only if) the transaction commits.
+            txn.execute_unprepared(&format!("NOTIFY {CHANGES_CHANNEL}"))
+                .await
+                .map_err(error::on_query("announce the change"))?;
         }
         Ok(WriteTx {
             txn,
