@@ -19,6 +19,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Create or list environments, directly in the database.
+    #[command(subcommand)]
+    Environment(EnvironmentCommand),
 }
 
 /// Where the data lives.
@@ -47,4 +50,26 @@ pub struct ServeArgs {
     /// How often, in milliseconds, to poll the change log for other instances' writes.
     #[arg(long, env = "RBACD_POLL_INTERVAL_MS", default_value_t = 1000)]
     pub poll_interval_ms: u64,
+    /// Admin API key for environment `default` when it is created on first
+    /// start (at least 24 characters); a random one is printed when not set.
+    #[arg(long, env = "RBACD_BOOTSTRAP_API_KEY", hide_env_values = true)]
+    pub bootstrap_api_key: Option<String>,
+}
+
+/// Environment administration.
+#[derive(Debug, Subcommand)]
+pub enum EnvironmentCommand {
+    /// Create an environment with its root node, the `Administrator` role and
+    /// an admin service account, and print that account's API key once.
+    Create {
+        /// The environment's name, e.g. `production`.
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// List environments.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }

@@ -7,6 +7,7 @@ use std::{sync::Arc, time::Duration};
 use tokio::sync::{Mutex, broadcast};
 
 use crate::{
+    auth::KeyRing,
     domain::{Change, Error, Result},
     engine::Engine,
     store::Store,
@@ -21,17 +22,19 @@ const BROADCAST_CAPACITY: usize = 4096;
 pub struct Follower {
     store: Arc<Store>,
     engine: Arc<Engine>,
+    keys: Arc<KeyRing>,
     /// One catch-up at a time, so changes are applied in order.
     applying: Mutex<()>,
     applied: broadcast::Sender<Arc<Change>>,
 }
 
 impl Follower {
-    /// A follower of `store` feeding `engine`, which was loaded from the store.
-    pub fn new(store: Arc<Store>, engine: Arc<Engine>) -> Arc<Self> {
+    /// A follower of `store` feeding `engine` and `keys`, which were loaded from the store.
+    pub fn new(store: Arc<Store>, engine: Arc<Engine>, keys: Arc<KeyRing>) -> Arc<Self> {
         Arc::new(Self {
             store,
             engine,
+            keys,
             applying: Mutex::new(()),
             applied: broadcast::channel(BROADCAST_CAPACITY).0,
         })
@@ -55,6 +58,10 @@ impl Follower {
             let changes = self.store.changes_after(from, BATCH).await?;
             let done = (changes.len() as u64) < BATCH;
             for change in changes {
+                // Keys first: the engine's revision is what writers wait for.
+                if change.revision > self.engine.applied_revision() {
+                    self.keys.apply(&change.event);
+                }
                 self.engine.apply(&change);
                 // No subscriber is fine.
                 let _ = self.applied.send(Arc::new(change));

@@ -1,6 +1,7 @@
 //! rbacd: a role-based authorization service spoken to over gRPC.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod engine;

@@ -5,12 +5,13 @@ use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Durat
 
 use tokio::sync::watch;
 use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
-use tonic::{Request, Status, transport::Server};
+use tonic::transport::Server;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     api::{AssignmentApi, AuthorizationApi, Context, IdentityApi, NodeApi, RoleApi},
-    domain::Result,
+    auth::{Authenticator, KeyRing},
+    domain::{Error, Result, secret::MIN_SECRET_LEN},
     engine::Engine,
     follower::Follower,
     proto::{
@@ -22,10 +23,10 @@ use crate::{
             role_service_server::RoleServiceServer,
         },
     },
-    store::{Scope, Store},
+    store::{Provisioned, Store},
 };
 
-/// Environment every call acts on until API keys choose one.
+/// Environment created, with an admin key, on first start against an empty database.
 pub const DEFAULT_ENVIRONMENT: &str = "default";
 /// How often the database is pinged for the health status.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
@@ -45,6 +46,8 @@ pub struct Settings {
     pub min_revision_timeout: Duration,
     /// How often the change log is polled for other instances' writes.
     pub poll_interval: Duration,
+    /// The admin API key of environment `default` when it is created; random when `None`.
+    pub bootstrap_api_key: Option<String>,
 }
 
 impl Settings {
@@ -54,6 +57,7 @@ impl Settings {
             database_url: database_url.into(),
             min_revision_timeout: Duration::from_secs(5),
             poll_interval: Duration::from_secs(1),
+            bootstrap_api_key: None,
         }
     }
 }
@@ -83,34 +87,46 @@ impl std::str::FromStr for Listen {
 pub struct App {
     store: Arc<Store>,
     follower: Arc<Follower>,
-    scope: Scope,
+    authenticator: Authenticator,
     settings: Settings,
+    /// What was created on first start, with the admin key's secret.
+    pub bootstrapped: Option<Provisioned>,
 }
 
 impl App {
     /// Connects to the database, migrates it, makes sure the default
     /// environment exists, loads the index and starts following the change log.
     pub async fn open(settings: Settings) -> Result<Self> {
+        if let Some(key) = &settings.bootstrap_api_key
+            && key.len() < MIN_SECRET_LEN
+        {
+            return Err(Error::invalid(
+                "RBACD_BOOTSTRAP_API_KEY",
+                format!("must be at least {MIN_SECRET_LEN} characters"),
+            ));
+        }
         let store = Arc::new(Store::connect(&settings.database_url).await?);
         store.migrate().await?;
-        let env = store.ensure_environment(DEFAULT_ENVIRONMENT).await?;
+        let bootstrapped = store
+            .ensure_environment(DEFAULT_ENVIRONMENT, settings.bootstrap_api_key.clone())
+            .await?;
         let started = std::time::Instant::now();
-        let engine = Arc::new(Engine::from_snapshot(store.load_snapshot().await?));
+        let snapshot = store.load_snapshot().await?;
+        let keys = Arc::new(KeyRing::from_snapshot(&snapshot));
+        let engine = Arc::new(Engine::from_snapshot(snapshot));
         tracing::info!(
             revision = engine.applied_revision(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "index loaded"
         );
-        let follower = Follower::new(Arc::clone(&store), engine);
+        let follower = Follower::new(Arc::clone(&store), Arc::clone(&engine), Arc::clone(&keys));
         follower.spawn(settings.poll_interval, &settings.database_url);
         Ok(Self {
             store,
             follower,
-            scope: Scope {
-                environment_id: env.id,
-                actor: None,
-            },
+            authenticator: Authenticator::new(keys, engine),
             settings,
+            bootstrapped,
         })
     }
 
@@ -155,11 +171,7 @@ impl App {
         let reflection_v1alpha = reflection()
             .build_v1alpha()
             .expect("the compiled-in descriptor sets are valid");
-        let scope = self.scope;
-        let scoped = move |mut request: Request<()>| -> std::result::Result<Request<()>, Status> {
-            request.extensions_mut().insert(scope);
-            Ok(request)
-        };
+        let scoped = self.authenticator.interceptor();
         let (drain, draining) = watch::channel(false);
         let context = Context {
             store: self.store,
@@ -173,23 +185,23 @@ impl App {
             .add_service(reflection_v1alpha)
             .add_service(RoleServiceServer::with_interceptor(
                 RoleApi(context.clone()),
-                scoped,
+                scoped.clone(),
             ))
             .add_service(IdentityServiceServer::with_interceptor(
                 IdentityApi(context.clone()),
-                scoped,
+                scoped.clone(),
             ))
             .add_service(NodeServiceServer::with_interceptor(
                 NodeApi(context.clone()),
-                scoped,
+                scoped.clone(),
             ))
             .add_service(AssignmentServiceServer::with_interceptor(
                 AssignmentApi(context.clone()),
-                scoped,
+                scoped.clone(),
             ))
             .add_service(AuthorizationServiceServer::with_interceptor(
                 AuthorizationApi(context),
-                scoped,
+                scoped.clone(),
             ));
         (router, drain)
     }

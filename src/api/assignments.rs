@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::{Context, parse, parse::Violations, render, scope};
-use crate::domain::{AssignmentState, MAX_BATCH_ITEMS, PageRequest, Result};
+use crate::domain::{AssignmentState, MAX_BATCH_ITEMS, NodeRef, PageRequest, Result, builtin};
 use crate::proto::v1::{self as pb, assignment_service_server::AssignmentService};
 use crate::store::{AssignmentFilter, AssignmentSelector, NewAssignment};
 
@@ -104,6 +104,8 @@ impl AssignmentService for AssignmentApi {
         let mut v = Violations::default();
         let new = new_assignment(&mut v, request.get_ref());
         let new = v.finish(new)?;
+        self.0
+            .authorize(&scope, &builtin::assignments_write(), &new.node)?;
         let written = self
             .0
             .applied(self.0.store.create_assignment(scope, new).await?)
@@ -135,6 +137,10 @@ impl AssignmentService for AssignmentApi {
             batch.extend(new);
         }
         let batch = v.finish(Some(batch))?;
+        for item in &batch {
+            self.0
+                .authorize(&scope, &builtin::assignments_write(), &item.node)?;
+        }
         let written = self
             .0
             .applied(self.0.store.batch_create_assignments(scope, batch).await?)
@@ -156,6 +162,9 @@ impl AssignmentService for AssignmentApi {
             .store
             .get_assignment(scope.environment_id, id.into())
             .await?;
+        let at = NodeRef::Id(view.assignment.node_id);
+        self.0
+            .authorize(&scope, &builtin::assignments_read(), &at)?;
         Ok(Response::new(pb::GetAssignmentResponse {
             assignment: render::assignments(std::slice::from_ref(&view)).pop(),
         }))
@@ -169,6 +178,9 @@ impl AssignmentService for AssignmentApi {
         let req = request.get_ref();
         let filter = filter(req)?;
         let page = PageRequest::parse(req.page_size, &req.page_token)?;
+        let at = filter.node.clone().unwrap_or_else(NodeRef::root);
+        self.0
+            .authorize(&scope, &builtin::assignments_read(), &at)?;
         let listed = self
             .0
             .store
@@ -186,6 +198,19 @@ impl AssignmentService for AssignmentApi {
     ) -> Result<Response<pb::DeleteAssignmentResponse>, Status> {
         let scope = scope(&request)?;
         let selector = selector(request.get_ref())?;
+        let at = match &selector {
+            AssignmentSelector::Id(id) => {
+                let view = self
+                    .0
+                    .store
+                    .get_assignment(scope.environment_id, *id)
+                    .await?;
+                NodeRef::Id(view.assignment.node_id)
+            }
+            AssignmentSelector::Triple { node, .. } => node.clone(),
+        };
+        self.0
+            .authorize(&scope, &builtin::assignments_write(), &at)?;
         let written = self
             .0
             .applied(self.0.store.delete_assignment(scope, selector).await?)

@@ -10,7 +10,7 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use super::{Context, parse, parse::Violations, scope};
 use crate::domain::{
     EnvironmentId, Error, IdentityRef, MAX_BATCH_ITEMS, NodeRef, Permission, Result, Timestamp,
-    paging,
+    builtin, paging,
 };
 use crate::engine::{Decision, Denial, Reason};
 use crate::proto::v1::{self as pb, authorization_service_server::AuthorizationService};
@@ -211,6 +211,7 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::CheckRequest>,
     ) -> std::result::Result<Response<pb::CheckResponse>, Status> {
         let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::check())?;
         let req = request.into_inner();
         let query = parse_check(&req)?;
         let decision = self.0.decide(scope.environment_id, &query).await?;
@@ -222,6 +223,7 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::BatchCheckRequest>,
     ) -> std::result::Result<Response<pb::BatchCheckResponse>, Status> {
         let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::check())?;
         let checks = request.into_inner().checks;
         if checks.is_empty() || checks.len() > MAX_BATCH_ITEMS {
             return Err(Error::invalid(
@@ -244,6 +246,7 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<Streaming<pb::CheckRequest>>,
     ) -> std::result::Result<Response<Self::CheckStreamStream>, Status> {
         let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::check())?;
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let context = self.0.clone();
@@ -275,6 +278,7 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::ListPermissionsRequest>,
     ) -> std::result::Result<Response<pb::ListPermissionsResponse>, Status> {
         let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::check())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
@@ -304,6 +308,7 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::LookupNodesRequest>,
     ) -> std::result::Result<Response<pb::LookupNodesResponse>, Status> {
         let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::check())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
@@ -350,6 +355,7 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::LookupIdentitiesRequest>,
     ) -> std::result::Result<Response<pb::LookupIdentitiesResponse>, Status> {
         let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::check())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let permission = v.check("permission", Permission::parse(&req.permission));

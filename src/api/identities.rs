@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::{Context, parse, parse::Violations, render, scope};
 use crate::domain::{
-    IdentityKind, IdentityStatus, MAX_BATCH_ITEMS, MAX_NAME_LEN, PageRequest, Result,
+    IdentityKind, IdentityStatus, MAX_BATCH_ITEMS, MAX_NAME_LEN, PageRequest, Result, builtin,
 };
 use crate::proto::v1::{self as pb, identity_service_server::IdentityService};
 use crate::store::{IdentityFilter, IdentityUpdate, InitialAssignment, NewIdentity};
@@ -100,6 +100,8 @@ impl IdentityService for IdentityApi {
         request: Request<pb::CreateIdentityRequest>,
     ) -> Result<Response<pb::CreateIdentityResponse>, Status> {
         let scope = scope(&request)?;
+        self.0
+            .authorize_at_root(&scope, &builtin::identities_write())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let new = new_identity(
@@ -125,6 +127,8 @@ impl IdentityService for IdentityApi {
         request: Request<pb::InviteIdentityRequest>,
     ) -> Result<Response<pb::InviteIdentityResponse>, Status> {
         let scope = scope(&request)?;
+        self.0
+            .authorize_at_root(&scope, &builtin::identities_write())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let new = new_identity(
@@ -136,6 +140,10 @@ impl IdentityService for IdentityApi {
         );
         let initial = initial_assignments(&mut v, &req.assignments);
         let (new, initial) = v.finish(new.zip(initial))?;
+        for item in &initial {
+            self.0
+                .authorize(&scope, &builtin::assignments_write(), &item.node)?;
+        }
         let written = self
             .0
             .applied(self.0.store.invite_identity(scope, new, initial).await?)
@@ -153,6 +161,8 @@ impl IdentityService for IdentityApi {
         request: Request<pb::GetIdentityRequest>,
     ) -> Result<Response<pb::GetIdentityResponse>, Status> {
         let scope = scope(&request)?;
+        self.0
+            .authorize_at_root(&scope, &builtin::identities_read())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let identity = self
             .0
@@ -169,6 +179,8 @@ impl IdentityService for IdentityApi {
         request: Request<pb::ListIdentitiesRequest>,
     ) -> Result<Response<pb::ListIdentitiesResponse>, Status> {
         let scope = scope(&request)?;
+        self.0
+            .authorize_at_root(&scope, &builtin::identities_read())?;
         let req = request.get_ref();
         let filter = filter(req)?;
         let page = PageRequest::parse(req.page_size, &req.page_token)?;
@@ -188,6 +200,8 @@ impl IdentityService for IdentityApi {
         request: Request<pb::UpdateIdentityRequest>,
     ) -> Result<Response<pb::UpdateIdentityResponse>, Status> {
         let scope = scope(&request)?;
+        self.0
+            .authorize_at_root(&scope, &builtin::identities_write())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let identity_ref = v.check("identity", parse::identity_ref(req.identity.as_ref()));
@@ -229,6 +243,8 @@ impl IdentityService for IdentityApi {
         request: Request<pb::ActivateIdentityRequest>,
     ) -> Result<Response<pb::ActivateIdentityResponse>, Status> {
         let scope = scope(&request)?;
+        self.0
+            .authorize_at_root(&scope, &builtin::identities_write())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let written = self
             .0
@@ -245,6 +261,8 @@ impl IdentityService for IdentityApi {
         request: Request<pb::DisableIdentityRequest>,
     ) -> Result<Response<pb::DisableIdentityResponse>, Status> {
         let scope = scope(&request)?;
+        self.0
+            .authorize_at_root(&scope, &builtin::identities_write())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let written = self
             .0
@@ -261,6 +279,8 @@ impl IdentityService for IdentityApi {
         request: Request<pb::DeleteIdentityRequest>,
     ) -> Result<Response<pb::DeleteIdentityResponse>, Status> {
         let scope = scope(&request)?;
+        self.0
+            .authorize_at_root(&scope, &builtin::identities_write())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let written = self
             .0
@@ -272,5 +292,26 @@ impl IdentityService for IdentityApi {
             deleted_assignments,
             revision: written.revision,
         }))
+    }
+
+    async fn create_api_key(
+        &self,
+        request: Request<pb::CreateApiKeyRequest>,
+    ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
+        super::api_keys::create(&self.0, request).await
+    }
+
+    async fn list_api_keys(
+        &self,
+        request: Request<pb::ListApiKeysRequest>,
+    ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
+        super::api_keys::list(&self.0, request).await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        request: Request<pb::RevokeApiKeyRequest>,
+    ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
+        super::api_keys::revoke(&self.0, request).await
     }
 }

@@ -1,6 +1,7 @@
 //! One module per gRPC service: proto to domain, a call into the store or the
 //! engine, domain to proto. No business rules here.
 
+mod api_keys;
 mod assignments;
 mod authorization;
 mod identities;
@@ -16,7 +17,7 @@ use tokio::sync::watch;
 use tonic::{Request, Status};
 
 use crate::{
-    domain::Result,
+    domain::{NodeRef, Permission, Result},
     follower::Follower,
     store::{Scope, Store, Written},
 };
@@ -39,6 +40,16 @@ pub struct Context {
 }
 
 impl Context {
+    /// Refuses the call unless its identity holds `permission` at `node`.
+    fn authorize(&self, scope: &Scope, permission: &Permission, node: &NodeRef) -> Result<()> {
+        crate::auth::authorize(self.follower.engine(), scope, permission, node)
+    }
+
+    /// [`Context::authorize`] at the environment's root.
+    fn authorize_at_root(&self, scope: &Scope, permission: &Permission) -> Result<()> {
+        self.authorize(scope, permission, &NodeRef::root())
+    }
+
     /// Passes a write on once this instance's index has applied it, so a
     /// check sent after the reply sees the write.
     async fn applied<T>(&self, written: Written<T>) -> Result<Written<T>> {

@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::{Context, parse, parse::Violations, render, scope};
-use crate::domain::{MAX_NAME_LEN, NodeKey, NodeRef, PageRequest, Result};
+use crate::domain::{MAX_NAME_LEN, NodeKey, NodeRef, PageRequest, Result, builtin};
 use crate::proto::v1::{self as pb, node_service_server::NodeService};
 use crate::store::NewNode;
 
@@ -39,6 +39,8 @@ impl NodeService for NodeApi {
                 parent,
             },
         ))?;
+        let parent = new.parent.clone().unwrap_or_else(NodeRef::root);
+        self.0.authorize(&scope, &builtin::nodes_write(), &parent)?;
         let written = self
             .0
             .applied(self.0.store.create_node(scope, new).await?)
@@ -55,6 +57,8 @@ impl NodeService for NodeApi {
     ) -> Result<Response<pb::GetNodeResponse>, Status> {
         let scope = scope(&request)?;
         let node_ref = node_ref("node", request.get_ref().node.as_ref())?;
+        self.0
+            .authorize(&scope, &builtin::nodes_read(), &node_ref)?;
         let node = self
             .0
             .store
@@ -73,6 +77,8 @@ impl NodeService for NodeApi {
         let req = request.get_ref();
         let parent = parse::field("parent", parse::optional_node_ref(req.parent.as_ref()))?;
         let page = PageRequest::parse(req.page_size, &req.page_token)?;
+        let at = parent.clone().unwrap_or_else(NodeRef::root);
+        self.0.authorize(&scope, &builtin::nodes_read(), &at)?;
         let listed = self
             .0
             .store
@@ -94,6 +100,9 @@ impl NodeService for NodeApi {
         let node = v.check("node", parse::node_ref(req.node.as_ref()));
         let new_parent = v.check("new_parent", parse::node_ref(req.new_parent.as_ref()));
         let (node, new_parent) = v.finish(node.zip(new_parent))?;
+        self.0.authorize(&scope, &builtin::nodes_write(), &node)?;
+        self.0
+            .authorize(&scope, &builtin::nodes_write(), &new_parent)?;
         let written = self
             .0
             .applied(self.0.store.move_node(scope, &node, &new_parent).await?)
@@ -111,6 +120,8 @@ impl NodeService for NodeApi {
         let scope = scope(&request)?;
         let req = request.get_ref();
         let node_ref = node_ref("node", req.node.as_ref())?;
+        self.0
+            .authorize(&scope, &builtin::nodes_write(), &node_ref)?;
         let written = self
             .0
             .applied(

@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::{Context, parse, parse::Violations, render, scope};
-use crate::domain::{MAX_TEXT_LEN, PageRequest, RoleName};
+use crate::domain::{MAX_TEXT_LEN, PageRequest, RoleName, builtin};
 use crate::proto::v1::{self as pb, role_service_server::RoleService};
 use crate::store::{NewRole, RoleUpdate};
 
@@ -65,6 +65,7 @@ impl RoleService for RoleApi {
         request: Request<pb::CreateRoleRequest>,
     ) -> Result<Response<pb::CreateRoleResponse>, Status> {
         let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::roles_write())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let name = v.check("name", RoleName::parse(&req.name));
@@ -92,6 +93,7 @@ impl RoleService for RoleApi {
         request: Request<pb::GetRoleRequest>,
     ) -> Result<Response<pb::GetRoleResponse>, Status> {
         let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::roles_read())?;
         let role_ref = parse::field("role", parse::role_ref(request.get_ref().role.as_ref()))?;
         let role = self
             .0
@@ -108,6 +110,7 @@ impl RoleService for RoleApi {
         request: Request<pb::ListRolesRequest>,
     ) -> Result<Response<pb::ListRolesResponse>, Status> {
         let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::roles_read())?;
         let req = request.get_ref();
         let page = PageRequest::parse(req.page_size, &req.page_token)?;
         let listed = self.0.store.list_roles(scope.environment_id, page).await?;
@@ -122,6 +125,7 @@ impl RoleService for RoleApi {
         request: Request<pb::UpdateRoleRequest>,
     ) -> Result<Response<pb::UpdateRoleResponse>, Status> {
         let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::roles_write())?;
         let req = request.into_inner();
         let update = parse_update(&req)?;
         let role_ref = parse::field("role", parse::role_ref(req.role.as_ref()))?;
@@ -140,6 +144,7 @@ impl RoleService for RoleApi {
         request: Request<pb::DeleteRoleRequest>,
     ) -> Result<Response<pb::DeleteRoleResponse>, Status> {
         let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::roles_write())?;
         let req = request.into_inner();
         let role_ref = parse::field("role", parse::role_ref(req.role.as_ref()))?;
         let written = self

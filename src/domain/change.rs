@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    Assignment, AssignmentId, Environment, EnvironmentId, Identity, IdentityId, Node, NodeId, Role,
-    RoleId, Timestamp,
+    ApiKey, Assignment, AssignmentId, Environment, EnvironmentId, Identity, IdentityId, Node,
+    NodeId, Role, RoleId, Timestamp,
 };
 
 /// What happened to an object; what the index applies.
@@ -24,6 +24,8 @@ pub enum Event {
     NodeDeleted(NodeId),
     AssignmentCreated(Assignment),
     AssignmentDeleted(AssignmentId),
+    /// An API key was created or revoked.
+    ApiKeySaved(ApiKey),
 }
 
 /// Kinds of object the change log records.
@@ -34,6 +36,7 @@ pub enum ObjectKind {
     Identity,
     Node,
     Assignment,
+    ApiKey,
 }
 
 impl ObjectKind {
@@ -45,6 +48,7 @@ impl ObjectKind {
             Self::Identity => "IDENTITY",
             Self::Node => "NODE",
             Self::Assignment => "ASSIGNMENT",
+            Self::ApiKey => "API_KEY",
         }
     }
 
@@ -56,6 +60,7 @@ impl ObjectKind {
             Self::Identity,
             Self::Node,
             Self::Assignment,
+            Self::ApiKey,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)
@@ -71,6 +76,7 @@ impl Event {
             Self::IdentitySaved(_) | Self::IdentityDeleted(_) => ObjectKind::Identity,
             Self::NodeSaved(_) | Self::NodeDeleted(_) => ObjectKind::Node,
             Self::AssignmentCreated(_) | Self::AssignmentDeleted(_) => ObjectKind::Assignment,
+            Self::ApiKeySaved(_) => ObjectKind::ApiKey,
         }
     }
 
@@ -86,6 +92,7 @@ impl Event {
             Self::NodeDeleted(id) => id.0,
             Self::AssignmentCreated(a) => a.id.0,
             Self::AssignmentDeleted(id) => id.0,
+            Self::ApiKeySaved(k) => k.id.0,
         }
     }
 
@@ -97,6 +104,7 @@ impl Event {
             Self::IdentitySaved(i) => serde_json::to_value(i),
             Self::NodeSaved(n) => serde_json::to_value(n),
             Self::AssignmentCreated(a) => serde_json::to_value(a),
+            Self::ApiKeySaved(k) => serde_json::to_value(k),
             Self::RoleDeleted(_)
             | Self::IdentityDeleted(_)
             | Self::NodeDeleted(_)
@@ -127,6 +135,12 @@ impl Event {
             (ObjectKind::Node, None) => Self::NodeDeleted(object_id.into()),
             (ObjectKind::Assignment, Some(v)) => Self::AssignmentCreated(from_value(v)?),
             (ObjectKind::Assignment, None) => Self::AssignmentDeleted(object_id.into()),
+            (ObjectKind::ApiKey, Some(v)) => Self::ApiKeySaved(from_value(v)?),
+            (ObjectKind::ApiKey, None) => {
+                return Err(serde::de::Error::custom(
+                    "API key change without after-image",
+                ));
+            }
         })
     }
 }

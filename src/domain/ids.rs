@@ -53,3 +53,7 @@ id_type!(
     /// Id of an assignment.
     AssignmentId
 );
+id_type!(
+    /// Id of an API key.
+    ApiKeyId
+);

@@ -7,6 +7,7 @@ mod names;
 pub mod paging;
 mod permission;
 mod refs;
+pub mod secret;
 mod snapshot;
 mod time;
 
@@ -15,16 +16,16 @@ pub mod change;
 pub use change::Change;
 
 pub use error::{Error, FieldViolation, Result};
-pub use ids::{AssignmentId, EnvironmentId, IdentityId, NodeId, RoleId};
+pub use ids::{ApiKeyId, AssignmentId, EnvironmentId, IdentityId, NodeId, RoleId};
 pub use model::{
-    Assignment, AssignmentState, Environment, Identity, IdentityKind, IdentityStatus, Node,
-    ROOT_NODE_KEY, Role,
+    ADMINISTRATOR_ROLE, ApiKey, Assignment, AssignmentState, Environment, Identity, IdentityKind,
+    IdentityStatus, Node, ROOT_NODE_KEY, Role,
 };
 pub use names::{
     Email, ExternalId, MAX_NAME_LEN, MAX_TEXT_LEN, NodeKey, RoleName, check_text, fold,
 };
 pub use paging::{Page, PageRequest};
-pub use permission::{MAX_PERMISSIONS_PER_ROLE, Permission, PermissionPattern};
+pub use permission::{MAX_PERMISSIONS_PER_ROLE, Permission, PermissionPattern, builtin};
 pub use refs::{IdentityRef, NodeRef, RoleRef};
 pub use snapshot::{EnvironmentState, Snapshot};
 pub use time::Timestamp;

@@ -3,12 +3,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AssignmentId, Email, EnvironmentId, ExternalId, IdentityId, NodeId, NodeKey, PermissionPattern,
-    RoleId, RoleName, Timestamp,
+    ApiKeyId, AssignmentId, Email, EnvironmentId, ExternalId, IdentityId, NodeId, NodeKey,
+    PermissionPattern, RoleId, RoleName, Timestamp,
 };
 
 /// Key of every environment's root node.
 pub const ROOT_NODE_KEY: &str = "root";
+/// Name of every environment's built-in role that holds `*`.
+pub const ADMINISTRATOR_ROLE: &str = "Administrator";
 
 /// The isolation unit; every other object belongs to exactly one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,4 +167,20 @@ mod tests {
             AssignmentState::Active
         );
     }
+}
+
+/// A secret bound to a SERVICE_ACCOUNT; only its SHA-256 is stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub environment_id: EnvironmentId,
+    pub identity_id: IdentityId,
+    /// Free text for people.
+    pub name: String,
+    /// The secret's first characters, shown in listings to tell keys apart.
+    pub prefix: String,
+    /// Hex SHA-256 of the whole secret.
+    pub secret_hash: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
 }

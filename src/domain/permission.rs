@@ -54,6 +54,35 @@ impl Permission {
     }
 }
 
+/// The permissions rbacd checks for its own API, held like any other.
+pub mod builtin {
+    use super::Permission;
+
+    macro_rules! builtin {
+        ($($name:ident = $text:literal;)*) => {
+            $(
+                #[doc = concat!("`", $text, "`")]
+                pub fn $name() -> Permission {
+                    Permission($text.to_owned())
+                }
+            )*
+        };
+    }
+
+    builtin! {
+        roles_read = "Rbacd:Roles:Read";
+        roles_write = "Rbacd:Roles:Write";
+        identities_read = "Rbacd:Identities:Read";
+        identities_write = "Rbacd:Identities:Write";
+        nodes_read = "Rbacd:Nodes:Read";
+        nodes_write = "Rbacd:Nodes:Write";
+        assignments_read = "Rbacd:Assignments:Read";
+        assignments_write = "Rbacd:Assignments:Write";
+        check = "Rbacd:Check";
+        audit_read = "Rbacd:Audit:Read";
+    }
+}
+
 impl TryFrom<String> for Permission {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {

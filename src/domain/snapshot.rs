@@ -1,6 +1,6 @@
 //! Everything the in-memory index is built from at start.
 
-use super::{Assignment, Environment, Identity, Node, Role};
+use super::{ApiKey, Assignment, Environment, Identity, Node, Role};
 
 /// The stored state of one environment.
 #[derive(Clone, Debug, Default)]
@@ -9,6 +9,7 @@ pub struct EnvironmentState {
     pub identities: Vec<Identity>,
     pub nodes: Vec<Node>,
     pub assignments: Vec<Assignment>,
+    pub api_keys: Vec<ApiKey>,
 }
 
 /// The stored state of every environment, as of `revision`.

@@ -144,6 +144,7 @@ fn small_world() -> (World, [Node; 3], [Role; 2], Identity, [Assignment; 2]) {
         identities: vec![alice.clone()],
         nodes: vec![root.clone(), payments.clone(), wallet.clone()],
         assignments: vec![at_root.clone(), at_payments.clone()],
+        api_keys: Vec::new(),
     };
     (
         World::new(state),

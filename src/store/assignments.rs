@@ -10,7 +10,7 @@ use sea_orm::{
 use super::{
     Scope, Store, Written, convert,
     entity::{assignment, node, role},
-    error, resolve,
+    error, guard, resolve,
     write::WriteTx,
 };
 use crate::domain::{
@@ -370,6 +370,7 @@ impl Store {
             .await
             .map_err(error::on_query("look up an assignment"))?
             .ok_or(Error::NotFound(missing))?;
+        guard::keep_an_administrator(&tx, |a| a.id == row.id).await?;
         let view = views(&tx.txn, vec![row.clone()], None).await?.remove(0);
         delete_rows(&mut tx, vec![row], "DeleteAssignment").await?;
         let revision = tx.commit().await?;

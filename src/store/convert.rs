@@ -1,10 +1,10 @@
 //! Stored rows to domain objects. A row that does not parse is corruption,
 //! reported as an internal error.
 
-use super::entity::{assignment, environment, identity, node, role};
+use super::entity::{api_key, assignment, environment, identity, node, role};
 use crate::domain::{
-    Assignment, Email, Environment, Error, ExternalId, Identity, IdentityKind, IdentityStatus,
-    Node, NodeKey, PermissionPattern, Result, Role, RoleName, Timestamp,
+    ApiKey, Assignment, Email, Environment, Error, ExternalId, Identity, IdentityKind,
+    IdentityStatus, Node, NodeKey, PermissionPattern, Result, Role, RoleName, Timestamp,
 };
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> Error {
@@ -80,5 +80,18 @@ pub(super) fn assignment(row: assignment::Model) -> Assignment {
         effective_from: row.effective_from.map(Timestamp),
         effective_to: row.effective_to.map(Timestamp),
         created_at: Timestamp(row.created_at),
+    }
+}
+
+pub(super) fn api_key(row: api_key::Model) -> ApiKey {
+    ApiKey {
+        id: row.id.into(),
+        environment_id: row.environment_id.into(),
+        identity_id: row.identity_id.into(),
+        name: row.name,
+        prefix: row.prefix,
+        secret_hash: row.secret_hash,
+        created_at: Timestamp(row.created_at),
+        revoked_at: row.revoked_at.map(Timestamp),
     }
 }

@@ -1,11 +1,29 @@
-//! Environments: the isolation unit, each created with its root node.
+//! Environments: the isolation unit, each created with its root node, the
+//! built-in `Administrator` role and an admin service account holding it.
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use super::{Scope, Store, Written, convert, entity::environment, error};
-use crate::domain::{
-    Environment, EnvironmentId, Error, Node, NodeId, NodeKey, ROOT_NODE_KEY, Result, change::Event,
+use super::{
+    NewAssignment, NewIdentity, NewRole, Scope, Store, Written, api_keys, assignments, convert,
+    entity::{environment, node},
+    error, identities, roles,
 };
+use crate::domain::{
+    ADMINISTRATOR_ROLE, ApiKey, Environment, EnvironmentId, Error, Identity, IdentityKind,
+    IdentityRef, IdentityStatus, Node, NodeId, NodeKey, NodeRef, PermissionPattern, Result,
+    RoleName, RoleRef, change::Event, secret::NewSecret,
+};
+
+/// What creating an environment made, with the admin key's secret (shown once).
+#[derive(Clone, Debug)]
+pub struct Provisioned {
+    pub environment: Environment,
+    pub admin: Identity,
+    pub api_key: ApiKey,
+    pub secret: String,
+}
+
+const ACTION: &str = "CreateEnvironment";
 
 impl Store {
     /// The environment called `name`, if it exists.
@@ -32,9 +50,15 @@ impl Store {
             .collect())
     }
 
-    /// Creates environment `name` with its root node.
+    /// Creates environment `name` with its root node, `Administrator` role and
+    /// an admin service account holding it at the root, with an API key —
+    /// `admin_secret` when given, else a fresh random one. All or nothing.
     #[tracing::instrument(skip_all, err)]
-    pub async fn create_environment(&self, name: &str) -> Result<Written<Environment>> {
+    pub async fn create_environment(
+        &self,
+        name: &str,
+        admin_secret: Option<String>,
+    ) -> Result<Written<Provisioned>> {
         let id = EnvironmentId::generate();
         let mut tx = self
             .begin_write(Scope {
@@ -58,7 +82,7 @@ impl Store {
             format!("an environment named `{name}` already exists")
         }))?;
         tx.record(
-            "CreateEnvironment",
+            ACTION,
             None::<&Environment>,
             Event::EnvironmentCreated(env.clone()),
         )
@@ -66,14 +90,14 @@ impl Store {
         let root = Node {
             id: NodeId::generate(),
             environment_id: id,
-            key: NodeKey::parse(ROOT_NODE_KEY).map_err(Error::Internal)?,
+            key: NodeKey::root(),
             name: "Root".into(),
             kind: "root".into(),
             parent_id: None,
             created_at: tx.now,
             updated_at: tx.now,
         };
-        super::entity::node::ActiveModel {
+        node::ActiveModel {
             id: Set(root.id.0),
             environment_id: Set(id.0),
             key: Set(root.key.to_string()),
@@ -86,27 +110,72 @@ impl Store {
         .insert(&tx.txn)
         .await
         .map_err(error::on_query("create the root node"))?;
-        tx.record("CreateEnvironment", None::<&Node>, Event::NodeSaved(root))
+        tx.record(ACTION, None::<&Node>, Event::NodeSaved(root))
             .await?;
+        let administrator = RoleName::parse(ADMINISTRATOR_ROLE).map_err(Error::Internal)?;
+        let everything = PermissionPattern::parse("*").map_err(Error::Internal)?;
+        let role = roles::insert(
+            &mut tx,
+            NewRole {
+                name: administrator,
+                description: "Built in: every permission, everywhere it is assigned.".into(),
+                permissions: vec![everything],
+            },
+            ACTION,
+        )
+        .await?;
+        let new_admin = NewIdentity {
+            kind: IdentityKind::ServiceAccount,
+            email: None,
+            external_id: None,
+            display_name: format!("{name} admin"),
+        };
+        let admin = identities::insert(&mut tx, new_admin, IdentityStatus::Active, ACTION).await?;
+        let grant = NewAssignment {
+            identity: IdentityRef::Id(admin.id),
+            role: RoleRef::Id(role.id),
+            node: NodeRef::root(),
+            effective_from: None,
+            effective_to: None,
+        };
+        assignments::insert(&mut tx, &grant, ACTION, "").await?;
+        let secret = match admin_secret {
+            Some(s) => NewSecret::from_plaintext(s),
+            None => NewSecret::generate(),
+        };
+        let api_key = api_keys::insert(
+            &mut tx,
+            admin.id,
+            "bootstrap admin key".into(),
+            &secret,
+            ACTION,
+        )
+        .await?;
         let revision = tx.commit().await?;
         Ok(Written {
-            value: env,
+            value: Provisioned {
+                environment: env,
+                admin,
+                api_key,
+                secret: secret.plaintext,
+            },
             revision,
         })
     }
 
-    /// The environment called `name`, created with its root node if missing.
-    pub async fn ensure_environment(&self, name: &str) -> Result<Environment> {
-        if let Some(env) = self.find_environment(name).await? {
-            return Ok(env);
+    /// Creates environment `name` unless it exists; returns what was made, if anything.
+    pub async fn ensure_environment(
+        &self,
+        name: &str,
+        admin_secret: Option<String>,
+    ) -> Result<Option<Provisioned>> {
+        if self.find_environment(name).await?.is_some() {
+            return Ok(None);
         }
-        match self.create_environment(name).await {
-            Ok(written) => Ok(written.value),
+        match self.create_environment(name, admin_secret).await {
+            Ok(written) => Ok(Some(written.value)),
             // Another instance created it first.
-            Err(Error::AlreadyExists(_)) => self
-                .find_environment(name)
-                .await?
-                .ok_or_else(|| Error::Internal(format!("environment `{name}` vanished"))),
+            Err(Error::AlreadyExists(_)) => Ok(None),
             Err(e) => Err(e),
         }
     }

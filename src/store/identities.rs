@@ -5,8 +5,8 @@ use sea_orm::{
 };
 
 use super::{
-    InitialAssignment, Scope, Store, Written, assignments, convert, entity::identity, error,
-    resolve, write::WriteTx,
+    InitialAssignment, Scope, Store, Written, api_keys, assignments, convert, entity::identity,
+    error, guard, resolve, write::WriteTx,
 };
 use crate::domain::{
     Email, EnvironmentId, Error, ExternalId, Identity, IdentityId, IdentityKind, IdentityRef,
@@ -80,7 +80,8 @@ fn active_model(identity: &Identity) -> identity::ActiveModel {
     }
 }
 
-async fn insert(
+/// Creates an identity inside `tx`.
+pub(super) async fn insert(
     tx: &mut WriteTx<'_>,
     new: NewIdentity,
     status: IdentityStatus,
@@ -287,6 +288,9 @@ impl Store {
         let before = convert::identity(row)?;
         let mut after = before.clone();
         change(&mut after)?;
+        if before.status == IdentityStatus::Active && after.status != IdentityStatus::Active {
+            guard::keep_an_administrator(&tx, |a| a.identity_id == after.id.0).await?;
+        }
         after.updated_at = tx.now;
         check_unique(&tx, &after).await?;
         let mut active = active_model(&after);
@@ -314,8 +318,10 @@ impl Store {
         let mut tx = self.begin_write(scope).await?;
         let row = resolve::identity_row(&tx.txn, scope.environment_id, identity_ref).await?;
         let identity = convert::identity(row)?;
+        guard::keep_an_administrator(&tx, |a| a.identity_id == identity.id.0).await?;
         let held = assignments::of_identity(&tx.txn, identity.id.0).await?;
         let removed = assignments::delete_rows(&mut tx, held, "DeleteIdentity").await?;
+        api_keys::revoke_all_of(&mut tx, identity.id, "DeleteIdentity").await?;
         identity::Entity::delete_by_id(identity.id.0)
             .exec(&tx.txn)
             .await

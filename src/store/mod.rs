@@ -2,12 +2,14 @@
 //! never see SeaORM types. Every mutation runs in one transaction that also
 //! writes its change-log rows.
 
+mod api_keys;
 mod assignments;
 mod changes;
 mod convert;
 mod entity;
 mod environments;
 mod error;
+mod guard;
 mod identities;
 mod nodes;
 mod resolve;
@@ -26,6 +28,7 @@ use crate::domain::{EnvironmentId, Result};
 pub use assignments::{
     AssignmentFilter, AssignmentSelector, AssignmentView, InitialAssignment, NewAssignment,
 };
+pub use environments::Provisioned;
 pub use identities::{IdentityFilter, IdentityUpdate, NewIdentity};
 pub use nodes::{DeletedNode, NewNode};
 pub use roles::{NewRole, RoleUpdate};

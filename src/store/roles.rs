@@ -10,7 +10,7 @@ use sea_orm::{
 use super::{
     Scope, Store, Written, assignments, convert,
     entity::{assignment, role, role_permission},
-    error, resolve,
+    error, guard, resolve,
     write::WriteTx,
 };
 use crate::domain::{
@@ -70,38 +70,44 @@ async fn delete_permissions(tx: &WriteTx<'_>, role_id: RoleId) -> Result<()> {
     Ok(())
 }
 
+/// Creates a role inside `tx`.
+pub(super) async fn insert(tx: &mut WriteTx<'_>, new: NewRole, action: &str) -> Result<Role> {
+    let role = Role {
+        id: RoleId::generate(),
+        environment_id: tx.scope.environment_id,
+        name: new.name,
+        description: new.description,
+        permissions: new.permissions,
+        created_at: tx.now,
+        updated_at: tx.now,
+    };
+    role::ActiveModel {
+        id: Set(role.id.0),
+        environment_id: Set(role.environment_id.0),
+        name: Set(role.name.to_string()),
+        name_folded: Set(role.name.folded()),
+        description: Set(role.description.clone()),
+        created_at: Set(role.created_at.micros()),
+        updated_at: Set(role.updated_at.micros()),
+    }
+    .insert(&tx.txn)
+    .await
+    .map_err(error::on_write(
+        "create the role",
+        duplicate_name(&role.name),
+    ))?;
+    insert_permissions(tx, &role).await?;
+    tx.record(action, None::<&Role>, Event::RoleSaved(role.clone()))
+        .await?;
+    Ok(role)
+}
+
 impl Store {
     /// Creates a role.
     #[tracing::instrument(skip_all, err)]
     pub async fn create_role(&self, scope: Scope, new: NewRole) -> Result<Written<Role>> {
         let mut tx = self.begin_write(scope).await?;
-        let role = Role {
-            id: RoleId::generate(),
-            environment_id: scope.environment_id,
-            name: new.name,
-            description: new.description,
-            permissions: new.permissions,
-            created_at: tx.now,
-            updated_at: tx.now,
-        };
-        role::ActiveModel {
-            id: Set(role.id.0),
-            environment_id: Set(role.environment_id.0),
-            name: Set(role.name.to_string()),
-            name_folded: Set(role.name.folded()),
-            description: Set(role.description.clone()),
-            created_at: Set(role.created_at.micros()),
-            updated_at: Set(role.updated_at.micros()),
-        }
-        .insert(&tx.txn)
-        .await
-        .map_err(error::on_write(
-            "create the role",
-            duplicate_name(&role.name),
-        ))?;
-        insert_permissions(&tx, &role).await?;
-        tx.record("CreateRole", None::<&Role>, Event::RoleSaved(role.clone()))
-            .await?;
+        let role = insert(&mut tx, new, "CreateRole").await?;
         let revision = tx.commit().await?;
         Ok(Written {
             value: role,
@@ -150,6 +156,7 @@ impl Store {
     ) -> Result<Written<Role>> {
         let mut tx = self.begin_write(scope).await?;
         let row = resolve::role_row(&tx.txn, scope.environment_id, role_ref).await?;
+        guard::refuse_builtin(&row)?;
         let before = resolve::role_from_row(&tx.txn, row.clone()).await?;
         let mut after = before.clone();
         let mut active: role::ActiveModel = row.into();
@@ -193,6 +200,7 @@ impl Store {
     ) -> Result<Written<(Role, u32)>> {
         let mut tx = self.begin_write(scope).await?;
         let row = resolve::role_row(&tx.txn, scope.environment_id, role_ref).await?;
+        guard::refuse_builtin(&row)?;
         let role = resolve::role_from_row(&tx.txn, row).await?;
         let held = assignment::Entity::find()
             .filter(assignment::Column::RoleId.eq(role.id.0))

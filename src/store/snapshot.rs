@@ -77,6 +77,18 @@ impl Store {
                 .assignments
                 .push(assignment);
         }
+        for row in entity::api_key::Entity::find()
+            .all(&txn)
+            .await
+            .map_err(read("read API keys"))?
+        {
+            let key = convert::api_key(row);
+            states
+                .entry(key.environment_id)
+                .or_default()
+                .api_keys
+                .push(key);
+        }
         txn.commit().await.map_err(read("end the snapshot"))?;
         Ok(Snapshot {
             revision,

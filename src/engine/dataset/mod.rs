@@ -151,6 +151,7 @@ pub fn generate(spec: DatasetSpec, queries: usize) -> Dataset {
         identities,
         nodes,
         assignments,
+        api_keys: Vec::new(),
     };
     let queries = generate_queries(&mut rng, &state, &children, queries);
     Dataset {

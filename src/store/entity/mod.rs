@@ -1,5 +1,6 @@
 //! SeaORM entities, one per table; private to the store.
 
+pub mod api_key;
 pub mod assignment;
 pub mod change;
 pub mod environment;

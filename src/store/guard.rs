@@ -1,0 +1,77 @@
+//! Refusals that keep an environment administrable.
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::{
+    entity::{assignment, identity, role},
+    error, resolve,
+    write::WriteTx,
+};
+use crate::domain::{
+    ADMINISTRATOR_ROLE, AssignmentState, Error, IdentityStatus, Result, Timestamp, fold,
+};
+
+/// Whether a role row is the built-in `Administrator`.
+pub(super) fn is_administrator(row: &role::Model) -> bool {
+    row.name_folded == fold(ADMINISTRATOR_ROLE)
+}
+
+/// Refuses changing or deleting the built-in `Administrator` role.
+pub(super) fn refuse_builtin(row: &role::Model) -> Result<()> {
+    if is_administrator(row) {
+        return Err(Error::FailedPrecondition(format!(
+            "`{ADMINISTRATOR_ROLE}` is built in and cannot be changed or deleted; create another role instead"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a write that would leave no ACTIVE identity holding
+/// `Administrator` at the root in effect now. `lost` says which of those
+/// assignments the write removes (or disables the holder of).
+pub(super) async fn keep_an_administrator(
+    tx: &WriteTx<'_>,
+    lost: impl Fn(&assignment::Model) -> bool,
+) -> Result<()> {
+    let env = tx.scope.environment_id;
+    let Some(admin_role) = role::Entity::find()
+        .filter(role::Column::EnvironmentId.eq(env.0))
+        .filter(role::Column::NameFolded.eq(fold(ADMINISTRATOR_ROLE)))
+        .one(&tx.txn)
+        .await
+        .map_err(error::on_query("find the Administrator role"))?
+    else {
+        return Ok(());
+    };
+    let root = resolve::root_row(&tx.txn, env).await?;
+    let at_root = assignment::Entity::find()
+        .filter(assignment::Column::RoleId.eq(admin_role.id))
+        .filter(assignment::Column::NodeId.eq(root.id))
+        .all(&tx.txn)
+        .await
+        .map_err(error::on_query("find the Administrator assignments"))?;
+    let now = Timestamp::now();
+    let mut effective = Vec::new();
+    for a in at_root {
+        let window = AssignmentState::of_window(
+            a.effective_from.map(Timestamp),
+            a.effective_to.map(Timestamp),
+            now,
+        );
+        let holder = identity::Entity::find_by_id(a.identity_id)
+            .one(&tx.txn)
+            .await
+            .map_err(error::on_query("read an administrator"))?;
+        let active = holder.is_some_and(|h| h.status == IdentityStatus::Active.as_str());
+        if active && window == AssignmentState::Active {
+            effective.push(a);
+        }
+    }
+    let kept = effective.iter().filter(|a| !lost(a)).count();
+    if !effective.is_empty() && kept == 0 {
+        return Err(Error::FailedPrecondition(format!(
+            "this would remove the last `{ADMINISTRATOR_ROLE}` assignment at the root of the environment; grant `{ADMINISTRATOR_ROLE}` at the root to another ACTIVE identity first"
+        )));
+    }
+    Ok(())
+}
