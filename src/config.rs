@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// start (at least 24 characters); a random one is printed when not set.
     #[arg(long, env = "RBACD_BOOTSTRAP_API_KEY", hide_env_values = true)]
     pub bootstrap_api_key: Option<String>,
+    /// Address to serve Prometheus metrics on (HOST:PORT); off when not set.
+    #[arg(long, env = "RBACD_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Environment administration.

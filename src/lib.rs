@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod follower;
+pub mod metrics;
 pub mod proto;
 pub mod server;
 pub mod store;

@@ -83,6 +83,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         min_revision_timeout: Duration::from_millis(args.min_revision_timeout_ms),
         poll_interval: Duration::from_millis(args.poll_interval_ms.max(10)),
         bootstrap_api_key: args.bootstrap_api_key.clone(),
+        metrics_listen: args.metrics_listen,
     };
     let app = App::open(settings).await.map_err(|e| e.to_string())?;
     if let Some(made) = &app.bootstrapped {

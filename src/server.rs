@@ -14,6 +14,7 @@ use crate::{
     domain::{Error, Result, secret::MIN_SECRET_LEN},
     engine::Engine,
     follower::Follower,
+    metrics::Metrics,
     proto::{
         self,
         v1::{
@@ -48,6 +49,8 @@ pub struct Settings {
     pub poll_interval: Duration,
     /// The admin API key of environment `default` when it is created; random when `None`.
     pub bootstrap_api_key: Option<String>,
+    /// Where to serve Prometheus metrics; nowhere when `None`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -58,6 +61,7 @@ impl Settings {
             min_revision_timeout: Duration::from_secs(5),
             poll_interval: Duration::from_secs(1),
             bootstrap_api_key: None,
+            metrics_listen: None,
         }
     }
 }
@@ -173,11 +177,20 @@ impl App {
             .expect("the compiled-in descriptor sets are valid");
         let scoped = self.authenticator.interceptor();
         let (drain, draining) = watch::channel(false);
+        let metrics = Arc::new(Metrics::default());
+        if let Some(addr) = self.settings.metrics_listen {
+            let engine = Arc::clone(self.follower.engine());
+            match crate::metrics::spawn(addr, Arc::clone(&metrics), engine).await {
+                Ok(bound) => tracing::info!(%bound, "serving Prometheus metrics"),
+                Err(e) => tracing::error!(%addr, error = %e, "cannot serve metrics"),
+            }
+        }
         let context = Context {
             store: self.store,
             follower: self.follower,
             min_revision_timeout: self.settings.min_revision_timeout,
             draining,
+            metrics,
         };
         let router = Server::builder()
             .add_service(health_service)

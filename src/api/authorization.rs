@@ -1,6 +1,6 @@
 //! AuthorizationService: every answer comes from the in-memory index.
 
-use std::pin::Pin;
+use std::{pin::Pin, sync::atomic::Ordering::Relaxed};
 
 use futures::Stream;
 use tokio::sync::mpsc;
@@ -173,17 +173,22 @@ impl Context {
     async fn decide(&self, env: EnvironmentId, query: &Query) -> Result<Decision> {
         self.reach(query.min_revision).await?;
         let at = query.at.unwrap_or_else(Timestamp::now);
-        Ok(self
-            .follower
-            .engine()
-            .check(env, &query.identity, &query.permission, &query.node, at))
+        let decision =
+            self.follower
+                .engine()
+                .check(env, &query.identity, &query.permission, &query.node, at);
+        self.metrics.checked(decision.allowed);
+        Ok(decision)
     }
 
     /// One item of a batch or stream: a decision, or the item's own error.
     async fn answer(&self, env: EnvironmentId, req: pb::CheckRequest) -> pb::CheckResponse {
         let query = match parse_check(&req) {
             Ok(q) => q,
-            Err(e) => return item_error(req.correlation_id, e),
+            Err(e) => {
+                self.metrics.checks_malformed.fetch_add(1, Relaxed);
+                return item_error(req.correlation_id, e);
+            }
         };
         match self.decide(env, &query).await {
             Ok(decision) => render(req.correlation_id, &query, &decision),

@@ -19,6 +19,7 @@ use tonic::{Request, Status};
 use crate::{
     domain::{NodeRef, Permission, Result},
     follower::Follower,
+    metrics::Metrics,
     store::{Scope, Store, Written},
 };
 
@@ -37,6 +38,7 @@ pub struct Context {
     pub min_revision_timeout: Duration,
     /// Becomes true when the server drains: long-lived streams end.
     pub draining: watch::Receiver<bool>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Context {
@@ -54,6 +56,9 @@ impl Context {
     /// check sent after the reply sees the write.
     async fn applied<T>(&self, written: Written<T>) -> Result<Written<T>> {
         self.follower.applied_through(written.revision).await?;
+        self.metrics
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(written)
     }
 }
