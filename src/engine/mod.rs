@@ -221,4 +221,6 @@ impl<C: IndexCell> Engine<C> {
 }
 
 #[cfg(test)]
+mod test_world;
+#[cfg(test)]
 mod tests;

@@ -2,131 +2,12 @@
 
 use std::time::Duration;
 
+use super::test_world::*;
 use super::*;
 use crate::domain::{
-    Assignment, AssignmentId, Email, Environment, EnvironmentState, ExternalId, Identity,
-    IdentityKind, IdentityStatus, Node, NodeKey, Role, RoleId, RoleName,
+    Assignment, AssignmentId, Email, EnvironmentState, Identity, IdentityStatus, Node, NodeKey,
+    Role, RoleId,
 };
-
-const T: Timestamp = Timestamp(1_000);
-
-struct World {
-    env: EnvironmentId,
-    engine: Engine,
-    revision: u64,
-}
-
-fn perm(text: &str) -> Permission {
-    Permission::parse(text).unwrap()
-}
-
-fn node(env: EnvironmentId, key: &str, parent: Option<NodeId>) -> Node {
-    Node {
-        id: NodeId::generate(),
-        environment_id: env,
-        key: NodeKey::parse(key).unwrap(),
-        name: key.into(),
-        kind: String::new(),
-        parent_id: parent,
-        created_at: T,
-        updated_at: T,
-    }
-}
-
-fn role(env: EnvironmentId, name: &str, patterns: &[&str]) -> Role {
-    Role {
-        id: RoleId::generate(),
-        environment_id: env,
-        name: RoleName::parse(name).unwrap(),
-        description: String::new(),
-        permissions: patterns
-            .iter()
-            .map(|p| PermissionPattern::parse(p).unwrap())
-            .collect(),
-        created_at: T,
-        updated_at: T,
-    }
-}
-
-fn identity(env: EnvironmentId, email: &str) -> Identity {
-    Identity {
-        id: IdentityId::generate(),
-        environment_id: env,
-        kind: IdentityKind::User,
-        status: IdentityStatus::Active,
-        email: Some(Email::parse(email).unwrap()),
-        external_id: Some(ExternalId::parse(&format!("ext|{email}")).unwrap()),
-        display_name: String::new(),
-        created_at: T,
-        updated_at: T,
-    }
-}
-
-fn assignment(
-    who: &Identity,
-    what: &Role,
-    at: &Node,
-    window: (Option<i64>, Option<i64>),
-) -> Assignment {
-    Assignment {
-        id: AssignmentId::generate(),
-        environment_id: who.environment_id,
-        identity_id: who.id,
-        role_id: what.id,
-        node_id: at.id,
-        effective_from: window.0.map(Timestamp),
-        effective_to: window.1.map(Timestamp),
-        created_at: T,
-    }
-}
-
-impl World {
-    fn new(state: EnvironmentState) -> Self {
-        let env = state.nodes[0].environment_id;
-        let environment = Environment {
-            id: env,
-            name: "test".into(),
-            created_at: T,
-        };
-        let engine = Engine::from_snapshot(Snapshot {
-            revision: 7,
-            environments: vec![(environment, state)],
-        });
-        Self {
-            env,
-            engine,
-            revision: 7,
-        }
-    }
-
-    fn apply(&mut self, event: Event) {
-        self.revision += 1;
-        let change = Change {
-            revision: self.revision,
-            environment_id: self.env,
-            at: T,
-            actor: None,
-            action: "Test".into(),
-            before: None,
-            event,
-        };
-        assert!(self.engine.apply(&change));
-        assert!(!self.engine.apply(&change), "a change applies once");
-    }
-
-    fn check(&self, who: &Identity, permission: &str, at: &Node, time: i64) -> Decision {
-        let decision = self.engine.check(
-            self.env,
-            &IdentityRef::Id(who.id),
-            &perm(permission),
-            &NodeRef::Id(at.id),
-            Timestamp(time),
-        );
-        assert_eq!(decision.allowed, decision.reason == Reason::Granted);
-        assert_eq!(decision.revision, self.revision);
-        decision
-    }
-}
 
 /// root ─ payments ─ wallet; alice: Reader at root, Admin (`Wallets:*`) at payments.
 fn small_world() -> (World, [Node; 3], [Role; 2], Identity, [Assignment; 2]) {
@@ -289,7 +170,7 @@ fn writes_take_effect_on_the_next_check() {
             .reason,
         Reason::UnknownNode
     );
-    assert_eq!(world.engine.heap_bytes() > 0, true);
+    assert!(world.engine.heap_bytes() > 0);
 }
 
 #[test]

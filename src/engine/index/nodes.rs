@@ -175,10 +175,10 @@ impl NodeTable {
         if old == parent || (parent != NONE && self.is_within(parent, slot)) {
             return;
         }
-        if let Some(row) = self.row_mut(old) {
-            if let Some(pos) = row.children.iter().position(|&c| c == slot) {
-                row.children.swap_remove(pos);
-            }
+        if let Some(row) = self.row_mut(old)
+            && let Some(pos) = row.children.iter().position(|&c| c == slot)
+        {
+            row.children.swap_remove(pos);
         }
         if let Some(row) = self.row_mut(parent) {
             row.children.push(slot);

@@ -199,10 +199,10 @@ impl RoleTable {
 
 impl RoleRow {
     fn matching_pattern(&self, id: Option<u32>, permission: &str) -> Option<u32> {
-        if let Some(id) = id {
-            if let Ok(i) = self.exact.binary_search_by_key(&id, |&(p, _)| p) {
-                return Some(self.exact[i].1);
-            }
+        if let Some(id) = id
+            && let Ok(i) = self.exact.binary_search_by_key(&id, |&(p, _)| p)
+        {
+            return Some(self.exact[i].1);
         }
         self.wildcards.iter().copied().find(|&i| {
             self.patterns[i as usize]
