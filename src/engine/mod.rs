@@ -28,8 +28,8 @@
 //! | [`ShardedIndex`] (lock striped per thread) | | | |
 //! | [`DoubleBufferedIndex`] (two copies, `ArcSwap`) | | | |
 //!
-//! The environment map itself is an `ArcSwap`, replaced (copied) only when an
-//! environment is created.
+//! One cell holds every environment's index, so a check takes one lock or
+//! pointer load in all.
 
 mod cell;
 mod decision;
@@ -38,33 +38,28 @@ mod index;
 #[doc(hidden)]
 pub mod dataset;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
-use hashbrown::HashMap;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
-use crate::domain::change::{Change, Event};
+use crate::domain::change::Change;
 use crate::domain::{
     EnvironmentId, IdentityId, IdentityRef, NodeId, NodeRef, Permission, PermissionPattern,
     Snapshot, Timestamp,
 };
 
-pub use cell::{DoubleBufferedIndex, IndexCell, LockedIndex, ShardedIndex};
+pub use cell::{DoubleBufferedIndex, IndexCell, Indexes, LockedIndex, ShardedIndex};
 pub use decision::{Decision, Denial, GrantedBy, IdentityEntry, NodeEntry, Page, Reason};
 pub use index::EnvIndex;
 
 /// The design the service uses; see the module docs for why.
 pub type DefaultCell = ShardedIndex;
 
-type Environments<C> = HashMap<EnvironmentId, Arc<C>>;
-
 /// The in-memory indexes of every environment, at one applied revision.
 pub struct Engine<C: IndexCell = DefaultCell> {
-    environments: ArcSwap<Environments<C>>,
+    indexes: C,
     applied: AtomicU64,
     revision: watch::Sender<u64>,
     /// Serializes writers; checks never take it.
@@ -77,13 +72,9 @@ impl<C: IndexCell> Engine<C> {
         let environments = snapshot
             .environments
             .into_iter()
-            .map(|(environment, state)| {
-                let index = EnvIndex::from_state(state);
-                (environment.id, Arc::new(C::new(index)))
-            })
-            .collect();
+            .map(|(environment, state)| (environment.id, EnvIndex::from_state(state)));
         Self {
-            environments: ArcSwap::from_pointee(environments),
+            indexes: C::new(Indexes::new(environments)),
             applied: AtomicU64::new(snapshot.revision),
             revision: watch::Sender::new(snapshot.revision),
             writer: Mutex::new(()),
@@ -102,25 +93,10 @@ impl<C: IndexCell> Engine<C> {
         if change.revision <= self.applied_revision() {
             return false;
         }
-        let cell = self.environment_for_write(change.environment_id);
-        if !matches!(change.event, Event::EnvironmentCreated(_)) {
-            cell.write(&change.event);
-        }
+        self.indexes.write(change.environment_id, &change.event);
         self.applied.store(change.revision, Ordering::Release);
         self.revision.send_replace(change.revision);
         true
-    }
-
-    /// The environment's cell, created empty if the log names it first.
-    fn environment_for_write(&self, id: EnvironmentId) -> Arc<C> {
-        if let Some(cell) = self.environments.load().get(&id) {
-            return Arc::clone(cell);
-        }
-        let cell = Arc::new(C::new(EnvIndex::default()));
-        let mut environments = Environments::<C>::clone(&self.environments.load());
-        environments.insert(id, Arc::clone(&cell));
-        self.environments.store(Arc::new(environments));
-        cell
     }
 
     /// Waits until `revision` is applied; false if `timeout` passes first.
@@ -135,10 +111,10 @@ impl<C: IndexCell> Engine<C> {
 
     /// Runs `f` on the environment's index, or returns `missing` for an unknown environment.
     fn read<R>(&self, env: EnvironmentId, missing: R, f: impl FnOnce(&EnvIndex) -> R) -> R {
-        match self.environments.load().get(&env) {
-            Some(cell) => cell.read(f),
+        self.indexes.read(|indexes| match indexes.get(env) {
+            Some(index) => f(index),
             None => missing,
-        }
+        })
     }
 
     /// Whether `identity` may perform `permission` on `node` at time `at`.
@@ -207,16 +183,12 @@ impl<C: IndexCell> Engine<C> {
 
     /// Whether the environment is indexed.
     pub fn has_environment(&self, env: EnvironmentId) -> bool {
-        self.environments.load().contains_key(&env)
+        self.indexes.read(|indexes| indexes.get(env).is_some())
     }
 
     /// An estimate of the heap bytes of every index (of one copy, for double buffering).
     pub fn heap_bytes(&self) -> usize {
-        let environments = self.environments.load();
-        environments
-            .values()
-            .map(|c| c.read(EnvIndex::heap_bytes))
-            .sum()
+        self.indexes.read(Indexes::heap_bytes)
     }
 }
 

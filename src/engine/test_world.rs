@@ -1,6 +1,7 @@
 //! A small hand-made environment for the engine's scenario tests.
 
 use super::*;
+use crate::domain::change::Event;
 use crate::domain::{
     Assignment, AssignmentId, Email, Environment, EnvironmentState, ExternalId, Identity,
     IdentityKind, IdentityStatus, Node, NodeKey, Role, RoleId, RoleName,

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::test_world::*;
 use super::*;
+use crate::domain::change::Event;
 use crate::domain::{
     Assignment, AssignmentId, Email, EnvironmentState, Identity, IdentityStatus, Node, NodeKey,
     Role, RoleId,
@@ -290,4 +291,31 @@ async fn waiting_for_a_revision_returns_once_it_is_applied() {
     });
     assert!(waiter.await.unwrap());
     assert_eq!(engine.applied_revision(), 8);
+}
+
+#[test]
+fn deep_trees_walk_past_the_inline_ancestor_chain() {
+    let env = EnvironmentId::generate();
+    let mut nodes = vec![node(env, "root", None)];
+    for depth in 1..40 {
+        let parent = nodes[depth - 1].id;
+        nodes.push(node(env, &format!("level:{depth}"), Some(parent)));
+    }
+    let reader = role(env, "Reader", &["Audit:Read"]);
+    let alice = identity(env, "alice@example.com");
+    let at_root = assignment(&alice, &reader, &nodes[0], (None, None));
+    let at_three = assignment(&alice, &reader, &nodes[3], (None, None));
+    let state = EnvironmentState {
+        roles: vec![reader],
+        identities: vec![alice.clone()],
+        nodes: nodes.clone(),
+        assignments: vec![at_root, at_three.clone()],
+        ..Default::default()
+    };
+    let world = World::new(state);
+    let decision = world.check(&alice, "Audit:Read", &nodes[39], 0);
+    assert_eq!(
+        decision.granted_by.map(|g| g.assignment_id),
+        Some(at_three.id)
+    );
 }

@@ -202,7 +202,7 @@ fn generate_nodes(
 }
 
 fn permission_text(service: usize, action: usize) -> String {
-    format!("Service{service}:Resource:Action{action}")
+    format!("Service{service}:Action{action}")
 }
 
 fn generate_roles(rng: &mut Rng, env: EnvironmentId, spec: DatasetSpec) -> Vec<Role> {

@@ -75,7 +75,7 @@ pub(super) fn generate_queries(
 /// A permission the pattern grants.
 fn concrete(rng: &mut Rng, pattern: &PermissionPattern) -> String {
     match pattern.wildcard_prefix() {
-        Some(prefix) => format!("{prefix}Resource:Action{}", rng.below(10)),
+        Some(prefix) => format!("{prefix}Action{}", rng.below(10)),
         None => pattern.as_str().to_owned(),
     }
 }

@@ -1,18 +1,21 @@
 //! The resource tree: a dense parent array for ancestor walks, child lists for
 //! subtree walks, and per node the assignments that sit on it.
 
+use compact_str::CompactString;
 use hashbrown::HashMap;
 
 use super::slots::{NONE, allocate_slot, table_heap_bytes, text_heap_bytes};
 use crate::domain::{Node, NodeId, NodeKey, NodeRef};
 
 /// Ancestor chains up to this length are kept on the stack.
-const INLINE_DEPTH: usize = 32;
+const INLINE_DEPTH: usize = 16;
 
 #[derive(Clone)]
 pub(crate) struct NodeRow {
     pub id: NodeId,
     pub key: NodeKey,
+    /// The key again, cheap to copy into a decision.
+    pub key_text: CompactString,
     pub children: Vec<u32>,
     /// Slots of the assignments sitting on this node.
     pub assignments: Vec<u32>,
@@ -87,23 +90,32 @@ impl NodeTable {
             spilled: Vec::new(),
         };
         let mut current = slot;
-        // The cap guards against a cycle, which `set_parent` never lets in.
-        for _ in 0..=self.len() {
-            if current == NONE {
-                break;
+        // `NONE` is past the end of `parents`, which ends the walk.
+        while let Some(&parent) = self.parents.get(current as usize) {
+            if chain.len == INLINE_DEPTH {
+                return self.deep_ancestry(slot);
             }
-            if chain.len < INLINE_DEPTH {
-                chain.inline[chain.len] = current;
-                chain.len += 1;
-            } else {
-                if chain.spilled.is_empty() {
-                    chain.spilled.extend_from_slice(&chain.inline);
-                }
-                chain.spilled.push(current);
-            }
-            current = self.parent(current);
+            chain.inline[chain.len] = current;
+            chain.len += 1;
+            current = parent;
         }
         chain
+    }
+
+    #[cold]
+    fn deep_ancestry(&self, slot: u32) -> Ancestry {
+        let mut spilled = Vec::new();
+        let mut current = slot;
+        // The cap guards against a cycle, which `set_parent` never lets in.
+        while current != NONE && spilled.len() <= self.len() {
+            spilled.push(current);
+            current = self.parent(current);
+        }
+        Ancestry {
+            inline: [NONE; INLINE_DEPTH],
+            len: 0,
+            spilled,
+        }
     }
 
     /// Whether `ancestor` is `slot` or one of its ancestors.
@@ -137,6 +149,7 @@ impl NodeTable {
                 let row = NodeRow {
                     id: node.id,
                     key: node.key.clone(),
+                    key_text: node.key.as_str().into(),
                     children: Vec::new(),
                     assignments: Vec::new(),
                 };
@@ -166,6 +179,7 @@ impl NodeTable {
             self.by_key.remove(row.key.as_str());
         }
         row.key = key.clone();
+        row.key_text = key.as_str().into();
         self.by_key.insert(key.as_str().into(), slot);
     }
 

@@ -1,14 +1,12 @@
 //! The decision rule, and the listings and lookups built on it.
 
-use compact_str::CompactString;
-
 use super::EnvIndex;
 use super::grants::Grant;
 use super::identities::IdentityRow;
 use super::nodes::Ancestry;
 use crate::domain::{
-    IdentityId, IdentityRef, IdentityStatus, NodeId, NodeRef, Permission, PermissionPattern,
-    Timestamp,
+    Email, ExternalId, IdentityId, IdentityRef, IdentityStatus, NodeId, NodeRef, Permission,
+    PermissionPattern, Timestamp,
 };
 use crate::engine::decision::{
     Decision, Denial, GrantedBy, IdentityEntry, NodeEntry, Page, Reason,
@@ -115,14 +113,14 @@ impl EnvIndex {
     fn granted_by(&self, winner: &Winner<'_>) -> Option<GrantedBy> {
         let role = self.roles.row(winner.grant.role)?;
         let node = self.nodes.row(winner.grant.node)?;
-        let pattern = role.patterns.get(winner.pattern as usize)?;
+        let pattern = role.pattern_texts.get(winner.pattern as usize)?;
         Some(GrantedBy {
             assignment_id: self.assignment_id(winner.grant)?,
             role_id: role.id,
-            role_name: CompactString::from(role.name.as_str()),
+            role_name: role.name_text.clone(),
             node_id: node.id,
-            node_key: CompactString::from(node.key.as_str()),
-            pattern: CompactString::from(pattern.as_str()),
+            node_key: node.key_text.clone(),
+            pattern: pattern.clone(),
         })
     }
 
@@ -262,8 +260,9 @@ impl EnvIndex {
             let identity = self.identities.row(slot)?;
             Some(IdentityEntry {
                 id: identity.id,
-                email: identity.email.clone(),
-                external_id: identity.external_id.clone(),
+                email: identity.email.as_deref().and_then(|e| Email::parse(e).ok()),
+                external_id: (identity.external_id.as_deref())
+                    .and_then(|e| ExternalId::parse(e).ok()),
             })
         }))
     }

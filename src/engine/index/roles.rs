@@ -1,6 +1,7 @@
 //! Roles, with each role's permissions split into interned exact permissions
 //! (binary-searched) and wildcard prefixes (tried longest first).
 
+use compact_str::CompactString;
 use hashbrown::HashMap;
 
 use super::slots::{allocate_slot, table_heap_bytes};
@@ -10,6 +11,9 @@ use crate::domain::{PermissionPattern, Role, RoleId, RoleName};
 pub(crate) struct RoleRow {
     pub id: RoleId,
     pub name: RoleName,
+    /// Name and patterns again, cheap to copy into a decision.
+    pub name_text: CompactString,
+    pub pattern_texts: Vec<CompactString>,
     pub patterns: Vec<PermissionPattern>,
     /// (permission id, index in `patterns`), sorted by permission id.
     exact: Vec<(u32, u32)>,
@@ -164,6 +168,8 @@ impl RoleTable {
         RoleRow {
             id: role.id,
             name: role.name.clone(),
+            name_text: role.name.as_str().into(),
+            pattern_texts: role.permissions.iter().map(|p| p.as_str().into()).collect(),
             patterns: role.permissions.clone(),
             exact,
             wildcards,
@@ -188,6 +194,7 @@ impl RoleTable {
                     + r.patterns.iter().map(|p| p.as_str().len()).sum::<usize>()
                     + r.exact.capacity() * 8
                     + r.wildcards.capacity() * 4
+                    + r.pattern_texts.capacity() * 24
             })
             .sum();
         rows + self.rows.capacity() * std::mem::size_of::<Option<RoleRow>>()
