@@ -22,6 +22,9 @@ pub enum Command {
     /// Create or list environments, directly in the database.
     #[command(subcommand)]
     Environment(EnvironmentCommand),
+    /// Client subcommands, talking gRPC to a running server.
+    #[command(flatten)]
+    Client(crate::cli::ClientCommand),
 }
 
 /// Where the data lives.

@@ -18,6 +18,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(args) => migrate(&args.database_url).await,
         Command::Environment(command) => environment(command).await,
+        Command::Client(command) => return rbacd::cli::run(command).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

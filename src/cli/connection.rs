@@ -1,0 +1,104 @@
+//! The flags every client subcommand shares, and the channel they open.
+
+use std::time::Duration;
+
+use clap::Args;
+use tonic::{
+    Request, Status,
+    metadata::{AsciiMetadataValue, MetadataValue},
+    service::{Interceptor, interceptor::InterceptedService},
+    transport::{Channel, Endpoint},
+};
+
+use super::{Failure, OutputFormat};
+
+/// The default server, where `rbacd serve` listens by default.
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
+
+/// A channel to the server that sends the API key on every call.
+pub type ServerChannel = InterceptedService<Channel, ApiKeyHeader>;
+
+/// Where the server is, how to authenticate, how to print.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// The rbacd server: http://HOST:PORT, or HOST:PORT.
+    #[arg(long, env = "RBACD_SERVER", default_value = DEFAULT_SERVER)]
+    pub server: String,
+    /// API key, sent as `x-api-key` metadata on every call.
+    #[arg(long, env = "RBACD_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// How to print results: aligned tables for people, or the response as JSON.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+impl ConnectionArgs {
+    /// Connects to the server; the channel adds the API key, when given, to every call.
+    pub async fn connect(&self) -> Result<ServerChannel, Failure> {
+        let header = ApiKeyHeader::new(self.api_key.as_deref())?;
+        let uri = server_uri(&self.server);
+        let endpoint = Endpoint::from_shared(uri.clone())
+            .map_err(|e| Failure::input(format!("--server `{}`: {e}", self.server)))?
+            .connect_timeout(Duration::from_secs(10));
+        let channel = endpoint
+            .connect()
+            .await
+            .map_err(|e| Failure::unreachable(&uri, &e))?;
+        Ok(InterceptedService::new(channel, header))
+    }
+}
+
+/// The server's URI: `host:port` without a scheme means plain-text HTTP/2.
+pub fn server_uri(server: &str) -> String {
+    if server.contains("://") {
+        server.to_owned()
+    } else {
+        format!("http://{server}")
+    }
+}
+
+/// Puts `x-api-key` on every request, when a key was given.
+#[derive(Clone)]
+pub struct ApiKeyHeader(Option<AsciiMetadataValue>);
+
+impl ApiKeyHeader {
+    fn new(api_key: Option<&str>) -> Result<Self, Failure> {
+        let Some(key) = api_key.map(str::trim).filter(|k| !k.is_empty()) else {
+            return Ok(Self(None));
+        };
+        let mut value = MetadataValue::try_from(key)
+            .map_err(|_| Failure::input("the API key must be printable ASCII"))?;
+        value.set_sensitive(true);
+        Ok(Self(Some(value)))
+    }
+}
+
+impl Interceptor for ApiKeyHeader {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(key) = &self.0 {
+            request.metadata_mut().insert("x-api-key", key.clone());
+        }
+        Ok(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_host_and_port_is_plain_http() {
+        assert_eq!(server_uri("localhost:50051"), "http://localhost:50051");
+        assert_eq!(server_uri("http://[::1]:1"), "http://[::1]:1");
+        assert_eq!(
+            server_uri("https://rbacd.internal"),
+            "https://rbacd.internal"
+        );
+    }
+
+    #[test]
+    fn a_blank_api_key_sends_nothing() {
+        assert!(ApiKeyHeader::new(Some("  ")).unwrap().0.is_none());
+        assert!(ApiKeyHeader::new(Some("k\u{7}ey")).is_err());
+    }
+}

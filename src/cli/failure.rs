@@ -1,0 +1,116 @@
+//! Why a client subcommand failed, printed to stderr (exit status 2).
+
+use std::fmt;
+
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+/// A client subcommand's error.
+#[derive(Debug)]
+pub enum Failure {
+    /// The server answered with an error status.
+    Status(Status),
+    /// The server could not be reached.
+    Unreachable { server: String, cause: String },
+    /// What was given on the command line cannot be sent.
+    Input(String),
+}
+
+impl Failure {
+    /// Bad input, said in `message`.
+    pub fn input(message: impl Into<String>) -> Self {
+        Self::Input(message.into())
+    }
+
+    /// The server at `server` could not be reached; `error` and its causes say why.
+    pub fn unreachable(server: &str, error: &dyn std::error::Error) -> Self {
+        let mut cause = error.to_string();
+        let mut source = error.source();
+        while let Some(inner) = source {
+            // Layers often repeat their inner error's words; say them once.
+            let said = inner.to_string();
+            if !cause.ends_with(&said) {
+                cause.push_str(": ");
+                cause.push_str(&said);
+            }
+            source = inner.source();
+        }
+        Self::Unreachable {
+            server: server.to_owned(),
+            cause,
+        }
+    }
+}
+
+impl From<Status> for Failure {
+    fn from(status: Status) -> Self {
+        Self::Status(status)
+    }
+}
+
+/// `error: CODE: message`, then each field violation on its own line.
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Status(status) => {
+                write!(
+                    f,
+                    "error: {}: {}",
+                    code_name(status.code()),
+                    status.message()
+                )?;
+                if let Some(bad_request) = status.get_details_bad_request() {
+                    for violation in bad_request.field_violations {
+                        write!(f, "\n  {}: {}", violation.field, violation.description)?;
+                    }
+                }
+                Ok(())
+            }
+            Self::Unreachable { server, cause } => {
+                write!(f, "error: cannot reach the server at {server}: {cause}")
+            }
+            Self::Input(message) => write!(f, "error: {message}"),
+        }
+    }
+}
+
+/// The status code as gRPC spells it, e.g. `INVALID_ARGUMENT`.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic_types::{ErrorDetails, StatusExt};
+
+    use super::*;
+
+    #[test]
+    fn a_status_prints_its_code_message_and_violations() {
+        let mut details = ErrorDetails::new();
+        details.add_bad_request_violation("permissions[0]", "is not a permission");
+        let status = Status::with_error_details(Code::InvalidArgument, "bad role", details);
+        assert_eq!(
+            Failure::from(status).to_string(),
+            "error: INVALID_ARGUMENT: bad role\n  permissions[0]: is not a permission"
+        );
+    }
+}

@@ -1,0 +1,81 @@
+//! Client subcommands for people at a terminal: each talks gRPC to a running
+//! rbacd (`--server`, `--api-key`) and prints a table or, with
+//! `--output json`, the response as JSON.
+//!
+//! Exit status: 0 on success (for `check`: allowed), 1 when `check` is
+//! denied, 2 on any error (a gRPC status, an unreachable server, bad input).
+
+mod assignments;
+mod check;
+mod connection;
+mod failure;
+mod identities;
+mod nodes;
+mod output;
+mod proto_json;
+mod references;
+mod roles;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+pub use connection::ConnectionArgs;
+pub use failure::Failure;
+pub use output::OutputFormat;
+
+/// Items a list subcommand asks for per page; it reads every page.
+const PAGE_SIZE: i32 = 1000;
+
+/// The client subcommands, flattened into `rbacd`'s own.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Ask whether an identity may perform a permission on a node.
+    ///
+    /// Prints ALLOWED or DENIED and the reason.
+    #[command(after_help = "Exit status: 0 when allowed, 1 when denied, 2 on an error.")]
+    Check(check::CheckArgs),
+    /// Create and list roles.
+    #[command(subcommand)]
+    Role(roles::RoleCommand),
+    /// Invite and list identities (users and service accounts).
+    #[command(subcommand)]
+    Identity(identities::IdentityCommand),
+    /// Create and list resource nodes.
+    #[command(subcommand)]
+    Node(nodes::NodeCommand),
+    /// Grant a role to an identity at a node (and so at every descendant).
+    Assign(assignments::AssignArgs),
+    /// Remove an assignment, by identity + role + node or by its id.
+    Unassign(assignments::UnassignArgs),
+}
+
+/// What a client subcommand ended with, short of an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It did what was asked (or `check` was allowed).
+    Done,
+    /// `check` was denied.
+    Denied,
+}
+
+/// Runs a client subcommand and says how the process should exit.
+pub async fn run(command: ClientCommand) -> ExitCode {
+    let outcome = match command {
+        ClientCommand::Check(args) => check::run(args).await,
+        ClientCommand::Role(command) => roles::run(command).await,
+        ClientCommand::Identity(command) => identities::run(command).await,
+        ClientCommand::Node(command) => nodes::run(command).await,
+        ClientCommand::Assign(args) => assignments::assign(args).await,
+        ClientCommand::Unassign(args) => assignments::unassign(args).await,
+    };
+    match outcome {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Denied) => ExitCode::from(1),
+        Err(failure) => {
+            eprintln!("{failure}");
+            ExitCode::from(2)
+        }
+    }
+}
