@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "rbacd/v1/node.proto",
     "rbacd/v1/assignment.proto",
     "rbacd/v1/authorization.proto",
+    "rbacd/v1/audit.proto",
     "google/rpc/error_details.proto",
 ];
 

@@ -9,7 +9,7 @@ use tonic::transport::Server;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
-    api::{AssignmentApi, AuthorizationApi, Context, IdentityApi, NodeApi, RoleApi},
+    api::{AssignmentApi, AuditApi, AuthorizationApi, Context, IdentityApi, NodeApi, RoleApi},
     auth::{Authenticator, KeyRing},
     domain::{Error, Result, secret::MIN_SECRET_LEN},
     engine::Engine,
@@ -19,6 +19,7 @@ use crate::{
         self,
         v1::{
             assignment_service_server::AssignmentServiceServer,
+            audit_service_server::AuditServiceServer,
             authorization_service_server::AuthorizationServiceServer,
             identity_service_server::IdentityServiceServer, node_service_server::NodeServiceServer,
             role_service_server::RoleServiceServer,
@@ -37,6 +38,7 @@ const SERVICES: &[&str] = &[
     "rbacd.v1.NodeService",
     "rbacd.v1.AssignmentService",
     "rbacd.v1.AuthorizationService",
+    "rbacd.v1.AuditService",
 ];
 
 /// How the service runs, apart from where it listens.
@@ -210,6 +212,10 @@ impl App {
             ))
             .add_service(AssignmentServiceServer::with_interceptor(
                 AssignmentApi(context.clone()),
+                scoped.clone(),
+            ))
+            .add_service(AuditServiceServer::with_interceptor(
+                AuditApi(context.clone()),
                 scoped.clone(),
             ))
             .add_service(AuthorizationServiceServer::with_interceptor(

@@ -9,6 +9,7 @@ mod m20261123_000003_create_roles;
 mod m20261123_000004_create_identities;
 mod m20261123_000005_create_assignments;
 mod m20261123_000006_create_changes;
+mod m20261123_000007_index_changes_by_object;
 mod m20261123_000008_create_api_keys;
 
 /// Applies rbacd's migrations in order.
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_create_identities::Migration),
             Box::new(m20261123_000005_create_assignments::Migration),
             Box::new(m20261123_000006_create_changes::Migration),
+            Box::new(m20261123_000007_index_changes_by_object::Migration),
             Box::new(m20261123_000008_create_api_keys::Migration),
         ]
     }

@@ -3,8 +3,10 @@
 
 mod api_keys;
 mod assignments;
+mod audit;
 mod authorization;
 mod identities;
+mod json;
 mod nodes;
 mod parse;
 mod render;
@@ -24,6 +26,7 @@ use crate::{
 };
 
 pub use assignments::AssignmentApi;
+pub use audit::AuditApi;
 pub use authorization::AuthorizationApi;
 pub use identities::IdentityApi;
 pub use nodes::NodeApi;

@@ -9,6 +9,7 @@ pub const DEFAULT_PAGE_SIZE: u64 = 100;
 /// Largest page size; larger requests are served this many.
 pub const MAX_PAGE_SIZE: u64 = 1000;
 const TOKEN_PREFIX: &str = "p1.";
+const REVISION_TOKEN_PREFIX: &str = "r1.";
 
 /// Which page of a list to return.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,27 +24,11 @@ impl PageRequest {
     /// Parses `page_size` and `page_token` as they arrive in a request.
     pub fn parse(page_size: i32, page_token: &str) -> Result<Self> {
         let mut violations = Vec::new();
-        let size = match page_size {
-            n if n < 0 => {
-                violations.push(super::FieldViolation::new(
-                    "page_size",
-                    "must not be negative (0 means the default of 100)",
-                ));
-                DEFAULT_PAGE_SIZE
-            }
-            0 => DEFAULT_PAGE_SIZE,
-            n => (n as u64).min(MAX_PAGE_SIZE),
-        };
-        let after = match decode_token(page_token) {
-            Ok(after) => after,
-            Err(()) => {
-                violations.push(super::FieldViolation::new(
-                    "page_token",
-                    "is not a token this service issued; pass `next_page_token` from the previous page, or nothing for the first page",
-                ));
-                None
-            }
-        };
+        let size = parse_size(page_size, &mut violations);
+        let after = decode_token(page_token).unwrap_or_else(|()| {
+            violations.push(foreign_token());
+            None
+        });
         if violations.is_empty() {
             Ok(Self { size, after })
         } else {
@@ -55,6 +40,69 @@ impl PageRequest {
     pub fn first(size: u64) -> Self {
         Self { size, after: None }
     }
+}
+
+/// Which page of a revision-ordered list (the change log) to return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RevisionPageRequest {
+    /// Items per page, 1..=MAX_PAGE_SIZE.
+    pub size: u64,
+    /// Return items with a revision above this; 0 for the first page.
+    pub after: u64,
+}
+
+impl RevisionPageRequest {
+    /// Parses `page_size` and a token made by [`encode_revision_token`].
+    pub fn parse(page_size: i32, page_token: &str) -> Result<Self> {
+        let mut violations = Vec::new();
+        let size = parse_size(page_size, &mut violations);
+        let after = decode_revision_token(page_token).unwrap_or_else(|()| {
+            violations.push(foreign_token());
+            0
+        });
+        if violations.is_empty() {
+            Ok(Self { size, after })
+        } else {
+            Err(Error::InvalidArgument(violations))
+        }
+    }
+}
+
+fn parse_size(page_size: i32, violations: &mut Vec<super::FieldViolation>) -> u64 {
+    match page_size {
+        n if n < 0 => {
+            violations.push(super::FieldViolation::new(
+                "page_size",
+                "must not be negative (0 means the default of 100)",
+            ));
+            DEFAULT_PAGE_SIZE
+        }
+        0 => DEFAULT_PAGE_SIZE,
+        n => (n as u64).min(MAX_PAGE_SIZE),
+    }
+}
+
+fn foreign_token() -> super::FieldViolation {
+    super::FieldViolation::new(
+        "page_token",
+        "is not a token this service issued; pass `next_page_token` from the previous page, or nothing for the first page",
+    )
+}
+
+/// Makes the token that resumes a revision-ordered list after revision `last`.
+pub fn encode_revision_token(last: u64) -> String {
+    format!("{REVISION_TOKEN_PREFIX}{last}")
+}
+
+fn decode_revision_token(token: &str) -> std::result::Result<u64, ()> {
+    if token.is_empty() {
+        return Ok(0);
+    }
+    let digits = token.strip_prefix(REVISION_TOKEN_PREFIX).ok_or(())?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(());
+    }
+    digits.parse().map_err(|_| ())
 }
 
 /// Makes the token that resumes a list after `last`.
@@ -81,11 +129,24 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Builds a page from up to `size + 1` items fetched in id order: the
     /// extra item only tells that another page follows.
-    pub fn from_overfetch(mut items: Vec<T>, size: u64, id_of: impl Fn(&T) -> Uuid) -> Self {
+    pub fn from_overfetch(items: Vec<T>, size: u64, id_of: impl Fn(&T) -> Uuid) -> Self {
+        Self::from_overfetch_with(items, size, |last| encode_token(id_of(last)))
+    }
+
+    /// Like [`Page::from_overfetch`], for items fetched in revision order.
+    pub fn from_overfetch_by_revision(
+        items: Vec<T>,
+        size: u64,
+        revision_of: impl Fn(&T) -> u64,
+    ) -> Self {
+        Self::from_overfetch_with(items, size, |last| encode_revision_token(revision_of(last)))
+    }
+
+    fn from_overfetch_with(mut items: Vec<T>, size: u64, token_of: impl Fn(&T) -> String) -> Self {
         let more = items.len() as u64 > size;
         items.truncate(size as usize);
         let next_page_token = match items.last() {
-            Some(last) if more => encode_token(id_of(last)),
+            Some(last) if more => token_of(last),
             _ => String::new(),
         };
         Self {
@@ -116,6 +177,24 @@ mod tests {
         );
         assert!(PageRequest::parse(1, "garbage").is_err());
         assert!(PageRequest::parse(1, "p1.zz").is_err());
+    }
+
+    #[test]
+    fn revision_tokens_round_trip_and_foreign_tokens_are_refused() {
+        let page = RevisionPageRequest::parse(3, &encode_revision_token(42)).unwrap();
+        assert_eq!((page.size, page.after), (3, 42));
+        assert_eq!(RevisionPageRequest::parse(0, "").unwrap().after, 0);
+        for foreign in [
+            "42",
+            "r1.",
+            "r1.-1",
+            "r1.+4",
+            "r1.x",
+            &encode_token(Uuid::now_v7()),
+        ] {
+            assert!(RevisionPageRequest::parse(1, foreign).is_err(), "{foreign}");
+        }
+        assert!(RevisionPageRequest::parse(-1, "").is_err());
     }
 
     #[test]

@@ -1,12 +1,34 @@
 //! Reading the change log, in revision order.
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
 
 use super::{Store, entity::change, error};
 use crate::domain::{
-    Change, Error, Result, Timestamp,
+    Change, EnvironmentId, Error, IdentityId, Page, Result, Timestamp,
     change::{Event, ObjectKind},
+    paging::RevisionPageRequest,
 };
+
+/// Which changes of an environment to read; `None` matches anything.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChangeFilter {
+    pub object_kind: Option<ObjectKind>,
+    pub object_id: Option<Uuid>,
+    pub actor: Option<IdentityId>,
+}
+
+impl ChangeFilter {
+    /// Whether `change`, already known to be of the right environment, matches.
+    pub fn matches(&self, change: &Change) -> bool {
+        self.object_kind
+            .is_none_or(|kind| kind == change.event.object_kind())
+            && self
+                .object_id
+                .is_none_or(|id| id == change.event.object_id())
+            && self.actor.is_none_or(|actor| Some(actor) == change.actor)
+    }
+}
 
 fn parse(row: change::Model) -> Result<Change> {
     let damaged = |what: &str| {
@@ -59,6 +81,54 @@ impl Store {
             .into_iter()
             .map(parse)
             .collect()
+    }
+
+    /// Up to `limit` changes of environment `env` matching `filter`, with a
+    /// revision above `after`, in revision order.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn environment_changes_after(
+        &self,
+        env: EnvironmentId,
+        filter: &ChangeFilter,
+        after: u64,
+        limit: u64,
+    ) -> Result<Vec<Change>> {
+        let mut query = change::Entity::find()
+            .filter(change::Column::EnvironmentId.eq(env.0))
+            .filter(change::Column::Revision.gt(after as i64));
+        if let Some(kind) = filter.object_kind {
+            query = query.filter(change::Column::ObjectKind.eq(kind.as_str()));
+        }
+        if let Some(id) = filter.object_id {
+            query = query.filter(change::Column::ObjectId.eq(id));
+        }
+        if let Some(actor) = filter.actor {
+            query = query.filter(change::Column::ActorId.eq(actor.0));
+        }
+        query
+            .order_by_asc(change::Column::Revision)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(error::on_query("read the change log"))?
+            .into_iter()
+            .map(parse)
+            .collect()
+    }
+
+    /// One page of environment `env`'s changes matching `filter`, in revision order.
+    pub async fn list_changes(
+        &self,
+        env: EnvironmentId,
+        filter: &ChangeFilter,
+        page: RevisionPageRequest,
+    ) -> Result<Page<Change>> {
+        let changes = self
+            .environment_changes_after(env, filter, page.after, page.size + 1)
+            .await?;
+        Ok(Page::from_overfetch_by_revision(changes, page.size, |c| {
+            c.revision
+        }))
     }
 
     /// The last revision written, 0 when the log is empty.

@@ -28,6 +28,7 @@ use crate::domain::{EnvironmentId, Result};
 pub use assignments::{
     AssignmentFilter, AssignmentSelector, AssignmentView, InitialAssignment, NewAssignment,
 };
+pub use changes::ChangeFilter;
 pub use environments::Provisioned;
 pub use identities::{IdentityFilter, IdentityUpdate, NewIdentity};
 pub use nodes::{DeletedNode, NewNode};

@@ -1,0 +1,166 @@
+//! AuditService: the change log of the caller's environment, listed a page at
+//! a time or watched as a stream.
+
+mod watch;
+
+use std::pin::Pin;
+
+use futures::Stream;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::{Context, json, parse, parse::Violations, render, scope};
+use crate::domain::{
+    Change, Error, FieldViolation, Result, change::ObjectKind, paging::RevisionPageRequest,
+};
+use crate::proto::v1::{self as pb, audit_service_server::AuditService};
+use crate::store::ChangeFilter;
+
+/// Changes a Watch buffers for a client that reads slowly; past it, the
+/// server stops reading the log for that stream until the client catches up.
+const WATCH_BUFFER: usize = 256;
+
+/// Serves AuditService.
+pub struct AuditApi(pub Context);
+
+/// The wire form of an object kind.
+fn object_kind(kind: ObjectKind) -> pb::ObjectKind {
+    match kind {
+        ObjectKind::Environment => pb::ObjectKind::Environment,
+        ObjectKind::Role => pb::ObjectKind::Role,
+        ObjectKind::Identity => pb::ObjectKind::Identity,
+        ObjectKind::Node => pb::ObjectKind::Node,
+        ObjectKind::Assignment => pb::ObjectKind::Assignment,
+        ObjectKind::ApiKey => pb::ObjectKind::ApiKey,
+    }
+}
+
+/// An object-kind filter; UNSPECIFIED means any kind.
+fn object_kind_filter(value: i32) -> std::result::Result<Option<ObjectKind>, String> {
+    match pb::ObjectKind::try_from(value) {
+        Ok(pb::ObjectKind::Unspecified) => Ok(None),
+        Ok(pb::ObjectKind::Environment) => Ok(Some(ObjectKind::Environment)),
+        Ok(pb::ObjectKind::Role) => Ok(Some(ObjectKind::Role)),
+        Ok(pb::ObjectKind::Identity) => Ok(Some(ObjectKind::Identity)),
+        Ok(pb::ObjectKind::Node) => Ok(Some(ObjectKind::Node)),
+        Ok(pb::ObjectKind::Assignment) => Ok(Some(ObjectKind::Assignment)),
+        Ok(pb::ObjectKind::ApiKey) => Ok(Some(ObjectKind::ApiKey)),
+        Err(_) => Err(format!("{value} is not an ObjectKind")),
+    }
+}
+
+/// An optional UUID filter: empty means any.
+fn optional_uuid(text: &str) -> std::result::Result<Option<Uuid>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    parse::uuid(text).map(Some)
+}
+
+/// The filters shared by ListChanges and Watch.
+fn change_filter(
+    v: &mut Violations,
+    kind: i32,
+    object_id: &str,
+    actor_id: &str,
+) -> Option<ChangeFilter> {
+    let object_kind = v.check("object_kind", object_kind_filter(kind));
+    let object_id = v.check("object_id", optional_uuid(object_id));
+    let actor = v.check("actor_id", optional_uuid(actor_id));
+    Some(ChangeFilter {
+        object_kind: object_kind?,
+        object_id: object_id?,
+        actor: actor?.map(Into::into),
+    })
+}
+
+/// `page_size` and `page_token` of a ListChanges, their problems recorded in `v`.
+fn revision_page(
+    v: &mut Violations,
+    page_size: i32,
+    page_token: &str,
+) -> Option<RevisionPageRequest> {
+    match RevisionPageRequest::parse(page_size, page_token) {
+        Ok(page) => Some(page),
+        Err(Error::InvalidArgument(found)) => {
+            for FieldViolation { field, description } in found {
+                v.add(&field, description);
+            }
+            None
+        }
+        Err(other) => {
+            v.add("", other.to_string());
+            None
+        }
+    }
+}
+
+/// A change on the wire; secrets are stripped from its images.
+pub(super) fn render_change(change: &Change) -> pb::Change {
+    pb::Change {
+        revision: change.revision,
+        create_time: Some(render::timestamp(change.at)),
+        actor_id: change.actor.map(|a| a.to_string()).unwrap_or_default(),
+        action: change.action.clone(),
+        object_kind: object_kind(change.event.object_kind()).into(),
+        object_id: change.event.object_id().to_string(),
+        before: change.before.as_ref().map(json::image),
+        after: change.event.after().as_ref().map(json::image),
+    }
+}
+
+type WatchStream =
+    Pin<Box<dyn Stream<Item = std::result::Result<pb::WatchResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AuditService for AuditApi {
+    async fn list_changes(
+        &self,
+        request: Request<pb::ListChangesRequest>,
+    ) -> std::result::Result<Response<pb::ListChangesResponse>, Status> {
+        let scope = scope(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let filter = change_filter(&mut v, req.object_kind, &req.object_id, &req.actor_id);
+        let page = revision_page(&mut v, req.page_size, &req.page_token);
+        let (filter, mut page) = v.finish(filter.zip(page))?;
+        page.after = page.after.max(req.after_revision);
+        let listed = self
+            .0
+            .store
+            .list_changes(scope.environment_id, &filter, page)
+            .await?;
+        Ok(Response::new(pb::ListChangesResponse {
+            changes: listed.items.iter().map(render_change).collect(),
+            next_page_token: listed.next_page_token,
+        }))
+    }
+
+    type WatchStream = WatchStream;
+
+    async fn watch(
+        &self,
+        request: Request<pb::WatchRequest>,
+    ) -> std::result::Result<Response<Self::WatchStream>, Status> {
+        let scope = scope(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let filter = change_filter(&mut v, req.object_kind, &req.object_id, &req.actor_id);
+        let filter: Result<ChangeFilter> = v.finish(filter);
+        let filter = filter?;
+        // Subscribed before the backlog is read, so no change falls between them.
+        let live = self.0.follower.subscribe();
+        let (tx, rx) = mpsc::channel(WATCH_BUFFER);
+        let watcher = watch::Watcher {
+            store: std::sync::Arc::clone(&self.0.store),
+            environment_id: scope.environment_id,
+            filter,
+            last_sent: req.after_revision,
+            tx,
+        };
+        tokio::spawn(watcher.run(live, self.0.draining.clone()));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
