@@ -121,6 +121,8 @@ impl AuditService for AuditApi {
         request: Request<pb::ListChangesRequest>,
     ) -> std::result::Result<Response<pb::ListChangesResponse>, Status> {
         let scope = scope(&request)?;
+        self.0
+            .authorize_at_root(&scope, &crate::domain::builtin::audit_read())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let filter = change_filter(&mut v, req.object_kind, &req.object_id, &req.actor_id);
@@ -145,6 +147,8 @@ impl AuditService for AuditApi {
         request: Request<pb::WatchRequest>,
     ) -> std::result::Result<Response<Self::WatchStream>, Status> {
         let scope = scope(&request)?;
+        self.0
+            .authorize_at_root(&scope, &crate::domain::builtin::audit_read())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let filter = change_filter(&mut v, req.object_kind, &req.object_id, &req.actor_id);
