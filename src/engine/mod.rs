@@ -14,7 +14,8 @@
 //! then scans the identity's own grants `(node, role, assignment, window)`:
 //! a grant counts when its node is on that chain, its window holds `at`, and
 //! its role holds the permission — the exact permission by binary search over
-//! interned ids, else a wildcard prefix. No allocation, no lock but the one below.
+//! interned ids, else a wildcard prefix. No lock but the one below, and no
+//! allocation unless a granting role name, node key or pattern exceeds 24 bytes.
 //!
 //! # Concurrency
 //!
@@ -30,8 +31,12 @@
 //! | [`ShardedIndex`]: a read lock striped per thread | 165 | 160 | 201 | 1× |
 //! | [`DoubleBufferedIndex`]: two copies behind an `ArcSwap` | 155 | 160 | 158 | 2× |
 //!
-//! Instructions per check (cachegrind, standard dataset): 967, 1016 and 1018; the
-//! differences above are atomic traffic, not instructions.
+//! Instructions per check (cachegrind, standard dataset, full query mix) differ by
+//! about 5% (the single lock ~50 fewer, the other two alike; 963 in all for the
+//! striped lock): the differences above are atomic traffic, not instructions.
+//! Criterion's own wall-clock figures for these runs were dominated by the
+//! machine's load (two reader threads got less than two cores), so the table
+//! comes from runs of the same code interleaved design by design.
 //!
 //! The single lock loses as soon as two cores read: every check writes the lock's
 //! cache line, which then bounces between cores (+27%). Double buffering never
@@ -40,9 +45,10 @@
 //! applies every event twice, and makes the writer wait for readers still on the
 //! old copy (a long lookup stalls the writer). The striped lock is the choice
 //! ([`DefaultCell`]): readers on different cores never share a cache line, a
-//! reader waits only while an event is being applied (microseconds: no event
-//! walks more than the objects it names, except deleting a role that is still
-//! assigned), and there is one copy.
+//! reader waits only while one event is applied (microseconds: an event touches
+//! the objects it names and at most one node's child or assignment list; only
+//! deleting a role that is still assigned scans all assignments), and there is
+//! one copy.
 //!
 //! One cell holds every environment's index, so a check takes one lock or
 //! pointer load in all.

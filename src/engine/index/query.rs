@@ -77,17 +77,27 @@ impl EnvIndex {
         if row.status != IdentityStatus::Active {
             return Decision::denied(revision, Reason::IdentityNotActive);
         }
-        let asked = self.asked(permission);
+        if row.grants.is_empty() {
+            return Decision::denied(revision, Reason::NoMatchingAssignment);
+        }
         let chain = self.nodes.ancestry(node);
+        // Interned only once some grant is on the chain and in effect: most denials
+        // never hash the permission.
+        let mut asked: Option<Asked<'_>> = None;
         let mut winner: Option<Winner<'_>> = None;
         for grant in &row.grants {
             let Some(distance) = chain.distance(grant.node) else {
                 continue;
             };
-            if winner.as_ref().is_some_and(|w| w.distance < distance) {
+            if winner.as_ref().is_some_and(|w| w.distance < distance) || !grant.window.contains(at)
+            {
                 continue;
             }
-            let Some(pattern) = self.grants(grant, &asked, at) else {
+            let asked = asked.get_or_insert_with(|| self.asked(permission));
+            let Some(pattern) = self
+                .roles
+                .matching_pattern(grant.role, asked.id, asked.text)
+            else {
                 continue;
             };
             let better = match &winner {
