@@ -14,6 +14,10 @@ pub enum Failure {
     Unreachable { server: String, cause: String },
     /// What was given on the command line cannot be sent.
     Input(String),
+    /// A followed stream failed after the change with this revision.
+    Resumable(Status, u64),
+    /// The server ended a followed stream after the change with this revision.
+    Ended(u64),
 }
 
 impl Failure {
@@ -52,26 +56,36 @@ impl From<Status> for Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Status(status) => {
-                write!(
-                    f,
-                    "error: {}: {}",
-                    code_name(status.code()),
-                    status.message()
-                )?;
-                if let Some(bad_request) = status.get_details_bad_request() {
-                    for violation in bad_request.field_violations {
-                        write!(f, "\n  {}: {}", violation.field, violation.description)?;
-                    }
-                }
-                Ok(())
+            Self::Status(status) => write_status(f, status),
+            Self::Resumable(status, revision) => {
+                write_status(f, status)?;
+                write!(f, "\nresume with --after {revision}")
             }
+            Self::Ended(revision) => write!(
+                f,
+                "error: the server ended the stream; resume with --after {revision}"
+            ),
             Self::Unreachable { server, cause } => {
                 write!(f, "error: cannot reach the server at {server}: {cause}")
             }
             Self::Input(message) => write!(f, "error: {message}"),
         }
     }
+}
+
+fn write_status(f: &mut fmt::Formatter<'_>, status: &Status) -> fmt::Result {
+    write!(
+        f,
+        "error: {}: {}",
+        code_name(status.code()),
+        status.message()
+    )?;
+    if let Some(bad_request) = status.get_details_bad_request() {
+        for violation in bad_request.field_violations {
+            write!(f, "\n  {}: {}", violation.field, violation.description)?;
+        }
+    }
+    Ok(())
 }
 
 /// The status code as gRPC spells it, e.g. `INVALID_ARGUMENT`.

@@ -6,6 +6,7 @@
 //! denied, 2 on any error (a gRPC status, an unreachable server, bad input).
 
 mod assignments;
+mod changes;
 mod check;
 mod connection;
 mod failure;
@@ -49,6 +50,8 @@ pub enum ClientCommand {
     Assign(assignments::AssignArgs),
     /// Remove an assignment, by identity + role + node or by its id.
     Unassign(assignments::UnassignArgs),
+    /// Print the change log: every mutation, in revision order; or follow it live.
+    Changes(changes::ChangesArgs),
 }
 
 /// What a client subcommand ended with, short of an error.
@@ -69,6 +72,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Node(command) => nodes::run(command).await,
         ClientCommand::Assign(args) => assignments::assign(args).await,
         ClientCommand::Unassign(args) => assignments::unassign(args).await,
+        ClientCommand::Changes(args) => changes::run(args).await,
     };
     match outcome {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

@@ -21,8 +21,14 @@ pub fn print(format: OutputFormat, json: impl FnOnce() -> Value, text: impl FnOn
         OutputFormat::Json => format!("{:#}\n", json()),
         OutputFormat::Table => text(),
     };
+    write(&rendered);
+}
+
+/// Writes `text` to stdout and flushes it, so a followed stream shows each
+/// line at once. A closed pipe is not an error.
+pub fn write(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout
-        .write_all(rendered.as_bytes())
+        .write_all(text.as_bytes())
         .and_then(|()| stdout.flush());
 }

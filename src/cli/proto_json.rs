@@ -103,6 +103,44 @@ pub fn check_response(response: &pb::CheckResponse) -> Value {
     })
 }
 
+/// A `google.protobuf.Struct` as the JSON object it stands for.
+fn structure(fields: &prost_types::Struct) -> Value {
+    Value::Object(
+        fields
+            .fields
+            .iter()
+            .map(|(key, value)| (key.clone(), struct_value(value)))
+            .collect(),
+    )
+}
+
+fn struct_value(value: &prost_types::Value) -> Value {
+    use prost_types::value::Kind;
+    match &value.kind {
+        None | Some(Kind::NullValue(_)) => Value::Null,
+        Some(Kind::BoolValue(b)) => json!(b),
+        // Whole numbers (such as microsecond times) print without a fraction.
+        Some(Kind::NumberValue(n)) if n.fract() == 0.0 && n.abs() < 9.0e15 => json!(*n as i64),
+        Some(Kind::NumberValue(n)) => json!(n),
+        Some(Kind::StringValue(s)) => json!(s),
+        Some(Kind::ListValue(list)) => Value::Array(list.values.iter().map(struct_value).collect()),
+        Some(Kind::StructValue(fields)) => structure(fields),
+    }
+}
+
+pub fn change(change: &pb::Change) -> Value {
+    json!({
+        "revision": change.revision,
+        "create_time": time(&change.create_time),
+        "actor_id": change.actor_id,
+        "action": change.action,
+        "object_kind": enum_name(change.object_kind, pb::ObjectKind::as_str_name),
+        "object_id": change.object_id,
+        "before": change.before.as_ref().map_or(Value::Null, structure),
+        "after": change.after.as_ref().map_or(Value::Null, structure),
+    })
+}
+
 /// A list of messages, each converted with `one`.
 pub fn list<T>(items: &[T], one: impl Fn(&T) -> Value) -> Value {
     Value::Array(items.iter().map(one).collect())
