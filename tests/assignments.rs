@@ -559,7 +559,8 @@ async fn list_assignments_filters_by_identity_node_role_and_state() {
                         state != pb::AssignmentState::Unspecified,
                     ];
                     let count = given.iter().filter(|g| **g).count();
-                    if count > 2 && !(count == 3 && !given[3]) {
+                    let identity_node_role = given[..3].iter().all(|g| *g) && !given[3];
+                    if count > 2 && !identity_node_role {
                         continue;
                     }
                     let expected = id_set(everything.iter().filter(|a| {
@@ -985,4 +986,150 @@ async fn racing_identical_creates_yield_one_winner() {
     }
     assert_eq!((ok, exists), (1, 31));
     assert_eq!(all(&server).await.len(), before.len() + 1);
+}
+
+fn now_micros() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    now.as_micros() as i64
+}
+
+fn timestamp(micros: i64) -> Option<prost_types::Timestamp> {
+    Some(prost_types::Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: (micros.rem_euclid(1_000_000) * 1000) as i32,
+    })
+}
+
+#[tokio::test]
+async fn state_is_computed_when_read() {
+    let server = TestServer::start().await;
+    let mut assignments = server.assignments.clone();
+    let role = create_role(&server, "Reader", &["Docs:Read"]).await;
+    let jane = create_user(&server, "jane@example.co").await;
+    let docs = create_node(&server, "docs", None).await;
+
+    // Starts 1.5 s from now, ends 3 s from now.
+    let from = now_micros() + 1_500_000;
+    let to = from + 1_500_000;
+    let state_now = async || {
+        let before = now_micros();
+        let got = server
+            .assignments
+            .clone()
+            .list_assignments(pb::ListAssignmentsRequest {
+                identity: identity_by_id(&jane.id),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .assignments;
+        let after = now_micros();
+        assert_eq!(got.len(), 1);
+        // Only judge when the whole call fell inside one state's window.
+        let expected = if after < from {
+            Some(pb::AssignmentState::Pending)
+        } else if before >= from && after < to {
+            Some(pb::AssignmentState::Active)
+        } else if before >= to {
+            Some(pb::AssignmentState::Expired)
+        } else {
+            None
+        };
+        (got[0].state(), expected)
+    };
+    let created = assignments
+        .create_assignment(pb::CreateAssignmentRequest {
+            effective_from: timestamp(from),
+            effective_to: timestamp(to),
+            ..assignment_request(&jane, &role, &docs)
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignment
+        .unwrap();
+    if now_micros() < from {
+        assert_eq!(created.state(), pb::AssignmentState::Pending);
+    }
+    let mut judged = 0;
+    for wake in [from + 100_000, to + 100_000] {
+        let (state, expected) = state_now().await;
+        if let Some(expected) = expected {
+            assert_eq!(state, expected);
+            judged += 1;
+        }
+        let wait = wake - now_micros();
+        if wait > 0 {
+            tokio::time::sleep(std::time::Duration::from_micros(wait as u64)).await;
+        }
+    }
+    let (state, expected) = state_now().await;
+    assert_eq!(expected, Some(pb::AssignmentState::Expired));
+    assert_eq!(state, pb::AssignmentState::Expired);
+    assert!(
+        judged >= 1,
+        "the machine was too slow to observe the states"
+    );
+    let got = assignments
+        .get_assignment(pb::GetAssignmentRequest { id: created.id })
+        .await
+        .unwrap()
+        .into_inner()
+        .assignment
+        .unwrap();
+    assert_eq!(got.state(), pb::AssignmentState::Expired);
+}
+
+#[tokio::test]
+async fn a_batch_of_1000_is_accepted() {
+    let server = TestServer::start().await;
+    let mut roles = Vec::new();
+    let mut people = Vec::new();
+    let mut places = Vec::new();
+    for i in 0..10 {
+        roles.push(create_role(&server, &format!("Role_{i}"), &["A:B"]).await);
+        people.push(create_user(&server, &format!("user{i}@example.co")).await);
+        places.push(create_node(&server, &format!("node{i}"), None).await);
+    }
+    let mut batch = Vec::new();
+    for who in &people {
+        for role in &roles {
+            for node in &places {
+                batch.push(assignment_request(who, role, node));
+            }
+        }
+    }
+    assert_eq!(batch.len(), 1000);
+    let created = server
+        .assignments
+        .clone()
+        .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+            assignments: batch.clone(),
+        })
+        .await
+        .expect("1000 items are allowed")
+        .into_inner();
+    assert_eq!(created.assignments.len(), 1000);
+    for (made, asked) in created.assignments.iter().zip(&batch) {
+        let id = |r: &Option<pb::IdentityRef>| match r.as_ref().and_then(|r| r.r#ref.clone()) {
+            Some(pb::identity_ref::Ref::Id(id)) => id,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(made.identity_id, id(&asked.identity));
+    }
+    let unique: HashSet<&str> = created.assignments.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(unique.len(), 1000);
+    let of_one = list_all_assignments(
+        &server,
+        pb::ListAssignmentsRequest {
+            identity: identity_by_id(&people[3].id),
+            page_size: 1000,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(of_one.len(), 100);
 }

@@ -112,6 +112,21 @@ async fn create_and_get_identity() {
     }
     assert_eq!(get(&server, identity_by_id(&bot.id)).await, bot);
 
+    // Only a USER's email needs the user@domain form.
+    let svc = identities
+        .create_identity(pb::CreateIdentityRequest {
+            kind: pb::IdentityKind::ServiceAccount.into(),
+            email: "build-bot".into(),
+            external_id: String::new(),
+            display_name: String::new(),
+        })
+        .await
+        .expect("a service account's email is free-form")
+        .into_inner()
+        .identity
+        .unwrap();
+    assert_eq!(svc.email, "build-bot");
+
     // Limits: 256 characters are fine.
     let long_local = format!("{}@example.co", "a".repeat(256 - "@example.co".len()));
     let long = identities
@@ -647,6 +662,15 @@ async fn list_identities_filters_and_pages() {
     expect_invalid(
         identities
             .list_identities(pb::ListIdentitiesRequest {
+                kind: 99,
+                ..Default::default()
+            })
+            .await,
+        "kind",
+    );
+    expect_invalid(
+        identities
+            .list_identities(pb::ListIdentitiesRequest {
                 status: 99,
                 ..Default::default()
             })
@@ -743,6 +767,30 @@ async fn update_identity_changes_and_clears_fields() {
             Code::NotFound,
         );
     }
+
+    // Its own email in another case is not a duplicate.
+    let recased = identities
+        .update_identity(pb::UpdateIdentityRequest {
+            email: Some("jane.doe@example.co".into()),
+            ..update(identity_by_id(&original.id))
+        })
+        .await
+        .expect("set an email")
+        .into_inner()
+        .identity
+        .unwrap();
+    let recased2 = identities
+        .update_identity(pb::UpdateIdentityRequest {
+            email: Some("JANE.DOE@example.co".into()),
+            ..update(identity_by_id(&original.id))
+        })
+        .await
+        .expect("re-case its own email")
+        .into_inner()
+        .identity
+        .unwrap();
+    assert_eq!(recased.id, recased2.id);
+    assert_eq!(recased2.email, "JANE.DOE@example.co");
 
     // Set a new external id.
     let ext = identities

@@ -380,6 +380,18 @@ async fn move_node_moves_the_subtree_and_refuses_cycles() {
     assert!(back.revision > moved.revision);
     assert_eq!(back.node.unwrap().parent_id, root.id);
 
+    // To where it already is: allowed, nothing moves.
+    let stay = nodes
+        .move_node(pb::MoveNodeRequest {
+            node: node_by_key("a:b"),
+            new_parent: node_by_key("root"),
+        })
+        .await
+        .expect("move to the current parent")
+        .into_inner();
+    assert_eq!(stay.node.unwrap().parent_id, root.id);
+    assert_eq!(get(&server, node_by_id(&c.id)).await.parent_id, b.id);
+
     // Under itself, or under its own descendant.
     for (node, parent) in [("a:b", "a:b"), ("a:b", "a:b:c"), ("other", "other")] {
         let status = expect_code(

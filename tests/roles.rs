@@ -110,6 +110,9 @@ async fn create_role_refuses_bad_input() {
         "*:Read",
         "Wallets:*:x",
         "Wallets*",
+        "**",
+        "Wallets:**",
+        "Wal/lets:Read",
         "",
         "Wal lets:Read",
         ":Read",
@@ -185,6 +188,24 @@ async fn role_names_are_unique_case_insensitively() {
     let server = TestServer::start().await;
     let mut roles = server.roles.clone();
     let first = create_role(&server, "Wallet_Read_User", &["Wallets:Read"]).await;
+
+    // Beyond ASCII too.
+    create_role(&server, "Über_Prüfer", &[]).await;
+    let status = expect_code(
+        roles.create_role(create_request("ÜBER_PRÜFER", &[])).await,
+        Code::AlreadyExists,
+    );
+    assert!(
+        status.message().contains("ÜBER_PRÜFER"),
+        "{}",
+        status.message()
+    );
+    roles
+        .get_role(pb::GetRoleRequest {
+            role: role_by_name("über_prüfer"),
+        })
+        .await
+        .expect("found by name in another case");
 
     for dup in ["Wallet_Read_User", "wallet_read_user", "WALLET_READ_USER"] {
         let status = expect_code(
@@ -270,12 +291,13 @@ async fn list_roles_pages_to_exhaustion() {
         .into_inner();
     assert!(before.next_page_token.is_empty());
     let mut expected: HashSet<String> = before.roles.iter().map(|r| r.id.clone()).collect();
+    let mut created = Vec::new();
     for i in 0..7 {
-        expected.insert(
-            create_role(&server, &format!("Paged_{i}"), &["A:B"])
-                .await
-                .id,
-        );
+        let id = create_role(&server, &format!("Paged_{i}"), &["A:B"])
+            .await
+            .id;
+        expected.insert(id.clone());
+        created.push(id);
     }
 
     let mut seen = Vec::new();
@@ -310,6 +332,20 @@ async fn list_roles_pages_to_exhaustion() {
     );
     assert_eq!(unique, expected);
     assert_eq!(pages, expected.len().div_ceil(2));
+    // In creation order.
+    let ours: Vec<&String> = seen.iter().filter(|id| created.contains(id)).collect();
+    assert_eq!(ours, created.iter().collect::<Vec<_>>());
+
+    // Above 1000 is served as 1000, not refused.
+    let capped = roles
+        .list_roles(pb::ListRolesRequest {
+            page_size: 5000,
+            page_token: String::new(),
+        })
+        .await
+        .expect("a page size above the maximum is capped")
+        .into_inner();
+    assert_eq!(capped.roles.len(), expected.len());
 
     // Page size 0 is the default (100): everything fits on one page.
     let default = roles
@@ -459,6 +495,19 @@ async fn update_role_partially() {
         .unwrap();
     assert!(got.permissions.is_empty());
     assert_eq!(got.name, "Writer");
+
+    // An empty description clears it.
+    let undescribed = roles
+        .update_role(pb::UpdateRoleRequest {
+            description: Some(String::new()),
+            ..update_request(role_by_id(&role.id))
+        })
+        .await
+        .expect("clear the description")
+        .into_inner();
+    assert!(undescribed.revision > last_revision);
+    last_revision = undescribed.revision;
+    assert_eq!(undescribed.role.unwrap().description, "");
 
     // Changing only the case of its own name is allowed.
     let recased = roles

@@ -952,3 +952,37 @@ async fn migrations_run_twice_are_a_no_op() {
         Err(Error::AlreadyExists(_))
     ));
 }
+
+#[tokio::test]
+async fn two_stores_racing_duplicate_roles_yield_one_winner() {
+    let db = TestDb::new().await;
+    let one = open(&db).await;
+    let two = Store::connect(&db.url).await.unwrap();
+    let (_, scope) = provision(&one, "race").await;
+    let stores = [&one, &two];
+    let before = one.latest_revision().await.unwrap();
+
+    // Two instances, each serializing only its own writes: the index decides.
+    let results = futures::future::join_all((0..16).map(|i| {
+        let store = stores[i % 2];
+        let name = if i % 3 == 0 { "racer" } else { "Racer" };
+        async move { store.create_role(scope, role(name, &["A:B"])).await }
+    }))
+    .await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    for r in &results {
+        if let Err(e) = r {
+            assert!(matches!(e, Error::AlreadyExists(_)), "{e:?}");
+        }
+    }
+    let winner = results.into_iter().find_map(Result::ok).unwrap();
+    // Exactly one change row, the winner's.
+    let changes = one.changes_after(before, 100).await.unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].revision, winner.revision);
+    assert_eq!(changes[0].event, Event::RoleSaved(winner.value));
+}
