@@ -194,7 +194,11 @@ impl App {
             draining,
             metrics,
         };
+        // A connection window well above the per-stream one, so a CheckStream
+        // whose client stopped reading cannot stall the other calls on its connection.
         let router = Server::builder()
+            .initial_connection_window_size(16 * 1024 * 1024)
+            .initial_stream_window_size(1024 * 1024)
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

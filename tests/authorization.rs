@@ -2278,3 +2278,38 @@ async fn lookups_page_to_exhaustion() {
         Code::NotFound,
     );
 }
+
+#[tokio::test]
+async fn a_batch_waits_for_min_revision_once_not_once_per_item() {
+    let timeout = Duration::from_millis(300);
+    let server = TestServer::start_with(|s| s.min_revision_timeout = timeout).await;
+    let client = authz(&server);
+    let jane = create_user(&server, "jane@example.com").await;
+    let unreachable = 1_000_000;
+    let checks = vec![
+        pb::CheckRequest {
+            min_revision: unreachable,
+            ..ask_key(&jane, "Docs:Read", "root")
+        };
+        10
+    ];
+    let started = Instant::now();
+    let results = client
+        .clone()
+        .batch_check(pb::BatchCheckRequest { checks })
+        .await
+        .expect("batch check")
+        .into_inner()
+        .results;
+    let waited = started.elapsed();
+    assert_eq!(results.len(), 10);
+    assert!(results.iter().all(|r| {
+        r.error
+            .as_ref()
+            .is_some_and(|e| e.code == Code::Unavailable as i32)
+    }));
+    assert!(
+        waited < timeout * 3,
+        "a batch waited {waited:?} for a bound of {timeout:?}"
+    );
+}

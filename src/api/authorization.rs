@@ -1,6 +1,6 @@
 //! AuthorizationService: every answer comes from the in-memory index.
 
-use std::{pin::Pin, sync::atomic::Ordering::Relaxed};
+use std::{pin::Pin, sync::atomic::Ordering::Relaxed, time::Duration};
 
 use futures::Stream;
 use tokio::sync::mpsc;
@@ -151,13 +151,18 @@ fn item_details(status: &Status) -> Vec<prost_types::Any> {
 impl Context {
     /// Waits, bounded, until this instance has applied `revision`.
     async fn reach(&self, revision: u64) -> Result<()> {
+        self.reach_within(revision, self.min_revision_timeout).await
+    }
+
+    /// Waits up to `wait` until this instance has applied `revision`.
+    async fn reach_within(&self, revision: u64, wait: Duration) -> Result<()> {
         if revision == 0 || self.follower.engine().applied_revision() >= revision {
             return Ok(());
         }
         if self
             .follower
             .engine()
-            .wait_for_revision(revision, self.min_revision_timeout)
+            .wait_for_revision(revision, wait)
             .await
         {
             Ok(())
@@ -170,8 +175,9 @@ impl Context {
         }
     }
 
-    async fn decide(&self, env: EnvironmentId, query: &Query) -> Result<Decision> {
-        self.reach(query.min_revision).await?;
+    /// Decides a check after waiting up to `wait` for its `min_revision`.
+    async fn decide(&self, env: EnvironmentId, query: &Query, wait: Duration) -> Result<Decision> {
+        self.reach_within(query.min_revision, wait).await?;
         let at = query.at.unwrap_or_else(Timestamp::now);
         let decision =
             self.follower
@@ -182,7 +188,12 @@ impl Context {
     }
 
     /// One item of a batch or stream: a decision, or the item's own error.
-    async fn answer(&self, env: EnvironmentId, req: pb::CheckRequest) -> pb::CheckResponse {
+    async fn answer(
+        &self,
+        env: EnvironmentId,
+        req: pb::CheckRequest,
+        wait: Duration,
+    ) -> pb::CheckResponse {
         let query = match parse_check(&req) {
             Ok(q) => q,
             Err(e) => {
@@ -190,7 +201,7 @@ impl Context {
                 return item_error(req.correlation_id, e);
             }
         };
-        match self.decide(env, &query).await {
+        match self.decide(env, &query, wait).await {
             Ok(decision) => render(req.correlation_id, &query, &decision),
             Err(e) => item_error(req.correlation_id, e),
         }
@@ -219,7 +230,10 @@ impl AuthorizationService for AuthorizationApi {
         self.0.authorize_at_root(&scope, &builtin::check())?;
         let req = request.into_inner();
         let query = parse_check(&req)?;
-        let decision = self.0.decide(scope.environment_id, &query).await?;
+        let decision = self
+            .0
+            .decide(scope.environment_id, &query, self.0.min_revision_timeout)
+            .await?;
         Ok(Response::new(render(req.correlation_id, &query, &decision)))
     }
 
@@ -237,9 +251,17 @@ impl AuthorizationService for AuthorizationApi {
             )
             .into());
         }
+        // One bounded wait for the whole batch; items still behind after it
+        // get UNAVAILABLE at once instead of waiting again, one by one.
+        let newest = checks.iter().map(|c| c.min_revision).max().unwrap_or(0);
+        let _ = self.0.reach(newest).await;
         let mut results = Vec::with_capacity(checks.len());
         for check in checks {
-            results.push(self.0.answer(scope.environment_id, check).await);
+            results.push(
+                self.0
+                    .answer(scope.environment_id, check, Duration::ZERO)
+                    .await,
+            );
         }
         Ok(Response::new(pb::BatchCheckResponse { results }))
     }
@@ -264,7 +286,9 @@ impl AuthorizationService for AuthorizationApi {
                 };
                 let reply = match next {
                     None => break,
-                    Some(Ok(req)) => Ok(context.answer(scope.environment_id, req).await),
+                    Some(Ok(req)) => Ok(context
+                        .answer(scope.environment_id, req, context.min_revision_timeout)
+                        .await),
                     // A broken client stream ends the call; there is no one to tell.
                     Some(Err(status)) if status.code() == Code::Cancelled => break,
                     Some(Err(status)) => Err(status),

@@ -27,7 +27,7 @@ pub(super) fn refuse_builtin(row: &role::Model) -> Result<()> {
 }
 
 /// Refuses a write that would leave no ACTIVE identity holding
-/// `Administrator` at the root in effect now. `lost` says which of those
+/// `Administrator` at the root in effect now and without an end. `lost` says which of those
 /// assignments the write removes (or disables the holder of).
 pub(super) async fn keep_an_administrator(
     tx: &WriteTx<'_>,
@@ -63,7 +63,8 @@ pub(super) async fn keep_an_administrator(
             .await
             .map_err(error::on_query("read an administrator"))?;
         let active = holder.is_some_and(|h| h.status == IdentityStatus::Active.as_str());
-        if active && window == AssignmentState::Active {
+        // An assignment that will expire does not keep the environment administrable.
+        if active && window == AssignmentState::Active && a.effective_to.is_none() {
             effective.push(a);
         }
     }

@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ConnectionTrait, DatabaseTransaction, DbBackend, Set,
-    TransactionTrait,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use serde::Serialize;
 use tokio::sync::MutexGuard;
@@ -32,9 +32,16 @@ impl Store {
     /// every instance's) earlier writes.
     pub(super) async fn begin_write(&self, scope: Scope) -> Result<WriteTx<'_>> {
         let serialized = self.write_lock.lock().await;
+        // IMMEDIATE takes SQLite's write lock at BEGIN, so a write that reads
+        // first waits (busy timeout) for another process's write instead of
+        // failing when it tries to upgrade its read lock. PostgreSQL ignores it.
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
         let txn = self
             .db
-            .begin()
+            .begin_with_options(options)
             .await
             .map_err(error::on_query("begin a transaction"))?;
         if txn.get_database_backend() == DbBackend::Postgres {
