@@ -84,7 +84,7 @@ async fn revoke_row(tx: &mut WriteTx<'_>, row: api_key::Model, action: &str) -> 
 impl Store {
     /// Creates an API key for a SERVICE_ACCOUNT; returns the key and its secret,
     /// which is never stored.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn create_api_key(
         &self,
         scope: Scope,
@@ -109,7 +109,7 @@ impl Store {
     }
 
     /// Lists API keys (of one identity, when given) in creation order.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn list_api_keys(
         &self,
         env: EnvironmentId,
@@ -138,7 +138,7 @@ impl Store {
     }
 
     /// Revokes an API key; in effect for the next call.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn revoke_api_key(&self, scope: Scope, id: ApiKeyId) -> Result<Written<ApiKey>> {
         let mut tx = self.begin_write(scope).await?;
         let row = api_key::Entity::find_by_id(id.0)

@@ -226,7 +226,7 @@ fn state_condition(state: AssignmentState, now: Timestamp) -> Condition {
 
 impl Store {
     /// Grants a role to an identity at a node.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn create_assignment(
         &self,
         scope: Scope,
@@ -242,7 +242,7 @@ impl Store {
     }
 
     /// Creates every assignment or none.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn batch_create_assignments(
         &self,
         scope: Scope,
@@ -262,7 +262,7 @@ impl Store {
     }
 
     /// Returns one assignment.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn get_assignment(
         &self,
         env: EnvironmentId,
@@ -280,7 +280,7 @@ impl Store {
     }
 
     /// Lists assignments in creation order.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn list_assignments(
         &self,
         env: EnvironmentId,
@@ -331,7 +331,7 @@ impl Store {
     }
 
     /// Removes one assignment.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn delete_assignment(
         &self,
         scope: Scope,

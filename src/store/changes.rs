@@ -69,7 +69,7 @@ pub(super) async fn latest_revision(conn: &impl ConnectionTrait) -> Result<u64> 
 
 impl Store {
     /// Up to `limit` changes with a revision above `after`, in revision order.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn changes_after(&self, after: u64, limit: u64) -> Result<Vec<Change>> {
         change::Entity::find()
             .filter(change::Column::Revision.gt(after as i64))
@@ -85,7 +85,7 @@ impl Store {
 
     /// Up to `limit` changes of environment `env` matching `filter`, with a
     /// revision above `after`, in revision order.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn environment_changes_after(
         &self,
         env: EnvironmentId,

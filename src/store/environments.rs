@@ -27,7 +27,7 @@ const ACTION: &str = "CreateEnvironment";
 
 impl Store {
     /// The environment called `name`, if it exists.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn find_environment(&self, name: &str) -> Result<Option<Environment>> {
         Ok(environment::Entity::find()
             .filter(environment::Column::Name.eq(name))
@@ -38,7 +38,7 @@ impl Store {
     }
 
     /// Every environment, oldest first.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn list_environments(&self) -> Result<Vec<Environment>> {
         Ok(environment::Entity::find()
             .order_by_asc(environment::Column::Id)
@@ -53,7 +53,7 @@ impl Store {
     /// Creates environment `name` with its root node, `Administrator` role and
     /// an admin service account holding it at the root, with an API key —
     /// `admin_secret` when given, else a fresh random one. All or nothing.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn create_environment(
         &self,
         name: &str,

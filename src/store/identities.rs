@@ -114,7 +114,7 @@ pub(super) async fn insert(
 
 impl Store {
     /// Creates an ACTIVE identity.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn create_identity(
         &self,
         scope: Scope,
@@ -130,7 +130,7 @@ impl Store {
     }
 
     /// Creates an INVITED identity and its initial assignments, all or nothing.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn invite_identity(
         &self,
         scope: Scope,
@@ -153,7 +153,7 @@ impl Store {
     }
 
     /// Returns one identity.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn get_identity(
         &self,
         env: EnvironmentId,
@@ -163,7 +163,7 @@ impl Store {
     }
 
     /// Lists identities in creation order.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn list_identities(
         &self,
         env: EnvironmentId,
@@ -195,7 +195,7 @@ impl Store {
     }
 
     /// Changes an identity's display name, email or external id.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn update_identity(
         &self,
         scope: Scope,
@@ -224,7 +224,7 @@ impl Store {
     }
 
     /// Makes an INVITED or DISABLED identity ACTIVE.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn activate_identity(
         &self,
         scope: Scope,
@@ -240,7 +240,7 @@ impl Store {
     }
 
     /// Makes an INVITED or ACTIVE identity DISABLED.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn disable_identity(
         &self,
         scope: Scope,
@@ -309,7 +309,7 @@ impl Store {
     }
 
     /// Deletes an identity and its assignments; returns it and how many assignments went.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn delete_identity(
         &self,
         scope: Scope,

@@ -58,7 +58,7 @@ pub struct Store {
 
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`).
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn connect(url: &str) -> Result<Self> {
         let mut options = ConnectOptions::new(url.to_owned());
         options
@@ -81,7 +81,7 @@ impl Store {
     }
 
     /// Applies every pending migration.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn migrate(&self) -> Result<()> {
         Migrator::up(&self.db, None)
             .await

@@ -43,7 +43,7 @@ fn active_model(node: &Node) -> node::ActiveModel {
 
 impl Store {
     /// Creates a node under its parent (the root by default).
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn create_node(&self, scope: Scope, new: NewNode) -> Result<Written<Node>> {
         let mut tx = self.begin_write(scope).await?;
         let parent =
@@ -75,13 +75,13 @@ impl Store {
     }
 
     /// Returns one node.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn get_node(&self, env: EnvironmentId, node_ref: &NodeRef) -> Result<Node> {
         convert::node(resolve::node_row(&self.db, env, node_ref).await?)
     }
 
     /// Lists the children of `parent` (the root by default) in creation order.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn list_nodes(
         &self,
         env: EnvironmentId,
@@ -108,7 +108,7 @@ impl Store {
     }
 
     /// Moves a node and its subtree under a new parent, refusing cycles.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn move_node(
         &self,
         scope: Scope,
@@ -152,7 +152,7 @@ impl Store {
 
     /// Deletes a node; with `cascade`, its whole subtree. Assignments on the
     /// deleted nodes go with them.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn delete_node(
         &self,
         scope: Scope,

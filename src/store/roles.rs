@@ -104,7 +104,7 @@ pub(super) async fn insert(tx: &mut WriteTx<'_>, new: NewRole, action: &str) -> 
 
 impl Store {
     /// Creates a role.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn create_role(&self, scope: Scope, new: NewRole) -> Result<Written<Role>> {
         let mut tx = self.begin_write(scope).await?;
         let role = insert(&mut tx, new, "CreateRole").await?;
@@ -116,13 +116,13 @@ impl Store {
     }
 
     /// Returns one role.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn get_role(&self, env: EnvironmentId, role_ref: &RoleRef) -> Result<Role> {
         resolve::role(&self.db, env, role_ref).await
     }
 
     /// Lists roles in creation order.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn list_roles(&self, env: EnvironmentId, page: PageRequest) -> Result<Page<Role>> {
         let mut query = role::Entity::find()
             .filter(role::Column::EnvironmentId.eq(env.0))
@@ -147,7 +147,7 @@ impl Store {
     }
 
     /// Changes a role's name, description or permissions.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn update_role(
         &self,
         scope: Scope,
@@ -191,7 +191,7 @@ impl Store {
 
     /// Deletes a role; with `force`, its assignments too. Returns the role and
     /// how many assignments went with it.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn delete_role(
         &self,
         scope: Scope,

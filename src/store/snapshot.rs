@@ -10,7 +10,7 @@ use crate::domain::{EnvironmentId, EnvironmentState, Result, Snapshot};
 impl Store {
     /// Every environment's roles, identities, nodes and assignments, read in
     /// one transaction, with the revision they include.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn load_snapshot(&self) -> Result<Snapshot> {
         // PostgreSQL's default isolation would give each query its own snapshot.
         let isolation = (self.db.get_database_backend() == DbBackend::Postgres)
