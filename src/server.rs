@@ -4,8 +4,8 @@
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use tokio::sync::watch;
-use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
-use tonic::transport::Server;
+use tokio_stream::wrappers::UnixListenerStream;
+use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
@@ -142,7 +142,9 @@ impl App {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::result::Result<(), tonic::transport::Error> {
-        let incoming = TcpListenerStream::new(listener);
+        // tonic applies its own `tcp_nodelay` only to listeners it binds itself;
+        // with Nagle's algorithm on, a lone answer waits for a delayed ACK (40 ms).
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let (router, drain) = self.router().await;
         router
             .serve_with_incoming_shutdown(incoming, draining(shutdown, drain))
