@@ -4,7 +4,7 @@
 //! changes) applied as change events. After every write a sample of checks,
 //! listings and paged lookups is compared; at the end, every combination.
 //!
-//! `PROPTEST_CASES` sets the number of cases (default 1000).
+//! `PROPTEST_CASES` sets the number of cases (default 3000).
 
 #[path = "engine_properties/ask.rs"]
 mod ask;
@@ -172,7 +172,7 @@ fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|c| c.parse().ok())
-        .unwrap_or(1000);
+        .unwrap_or(3000);
     ProptestConfig {
         cases,
         max_shrink_iters: 2000,
