@@ -1862,6 +1862,80 @@ async fn a_client_that_never_reads_is_held_back_and_others_are_served() {
     producer.abort();
 }
 
+/// Sends each request as the bytes it is given, so a test can send one that
+/// does not decode; answers decode as usual.
+#[derive(Clone, Copy, Default)]
+struct RawRequests;
+
+struct RawEncoder;
+
+impl tonic::codec::Encoder for RawEncoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use prost::bytes::BufMut;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Codec for RawRequests {
+    type Encode = Vec<u8>;
+    type Decode = pb::CheckResponse;
+    type Encoder = RawEncoder;
+    type Decoder = tonic_prost::ProstDecoder<pb::CheckResponse>;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        tonic_prost::ProstDecoder::default()
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_does_not_decode_ends_the_stream_with_its_status() {
+    let server = TestServer::start().await;
+    let jane = create_user(&server, "jane@example.com").await;
+    let mut good = ask_key(&jane, "Docs:Read", "root");
+    good.correlation_id = "good".into();
+    // A varint cut short: not a CheckRequest.
+    let requests = vec![
+        good.encode_to_vec(),
+        vec![0xff, 0xff, 0xff],
+        good.encode_to_vec(),
+    ];
+    let mut grpc = tonic::client::Grpc::new(server.authed());
+    grpc.ready().await.expect("a ready channel");
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+        "/rbacd.v1.AuthorizationService/CheckStream",
+    );
+    let mut answers = grpc
+        .streaming(
+            tonic::Request::new(tokio_stream::iter(requests)),
+            path,
+            RawRequests,
+        )
+        .await
+        .expect("open CheckStream")
+        .into_inner();
+    let first = answers
+        .message()
+        .await
+        .expect("the first request is answered")
+        .expect("an answer");
+    assert_eq!(first.correlation_id, "good");
+    assert_denied(&first, pb::DecisionReason::NoMatchingAssignment);
+    let end = tokio::time::timeout(Duration::from_secs(5), answers.message())
+        .await
+        .expect("the call ends");
+    let status = end.expect_err("the call ends with the decoding error, not OK");
+    assert_eq!(status.code(), Code::Internal, "{status:?}");
+}
+
 // ---------------------------------------------------------------- min_revision
 
 #[tokio::test]
@@ -1974,6 +2048,89 @@ async fn min_revision_waits_bounded_then_unavailable() {
             .await,
         Code::Unavailable,
     );
+}
+
+#[tokio::test]
+async fn min_revision_on_a_stream_waits_per_item_and_the_stream_goes_on() {
+    let timeout = Duration::from_millis(600);
+    let server = TestServer::start_with(|s| s.min_revision_timeout = timeout).await;
+    let client = authz(&server);
+    let root = root(&server).await;
+    let role = create_role(&server, "Reader", &["Docs:Read"]).await;
+    let jane = create_user(&server, "jane@example.com").await;
+    let written = server
+        .assignments
+        .clone()
+        .create_assignment(assignment_request(&jane, &role, &root))
+        .await
+        .expect("create assignment")
+        .into_inner()
+        .revision;
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let mut answers = client
+        .clone()
+        .check_stream(ReceiverStream::new(rx))
+        .await
+        .expect("open CheckStream")
+        .into_inner();
+    let item = |id: &str, permission: &str, min_revision: u64| pb::CheckRequest {
+        correlation_id: id.into(),
+        min_revision,
+        ..ask_key(&jane, permission, "root")
+    };
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(10), answers.message())
+            .await
+            .expect("an answer in time")
+            .expect("no error on the stream")
+            .expect("an answer")
+    };
+
+    // Applied already: at once. Never written: UNAVAILABLE after the bounded
+    // wait, and the item behind it is answered after it, in order.
+    let started = Instant::now();
+    for request in [
+        item("applied", "Docs:Read", written),
+        item("never", "Docs:Read", written + 1_000_000),
+        item("after", "Docs:Write", 0),
+    ] {
+        tx.send(request).await.expect("send");
+    }
+    let applied = next().await;
+    assert_eq!(applied.correlation_id, "applied");
+    assert_allowed(&applied);
+    assert!(started.elapsed() < timeout, "{:?}", started.elapsed());
+    let never = next().await;
+    assert_eq!(never.correlation_id, "never");
+    assert_eq!(
+        never.error.as_ref().map(|e| e.code),
+        Some(Code::Unavailable as i32),
+        "{never:?}"
+    );
+    assert!(started.elapsed() >= timeout, "{:?}", started.elapsed());
+    let after = next().await;
+    assert_eq!(after.correlation_id, "after");
+    assert_denied(&after, pb::DecisionReason::NoMatchingAssignment);
+
+    // A revision written while the item waits: decided once it is applied.
+    tx.send(item("soon", "Docs:Read", written + 1))
+        .await
+        .expect("send");
+    let later = create_role(&server, "Writer", &["Docs:Write"]).await;
+    assert!(!later.id.is_empty());
+    let soon = next().await;
+    assert_eq!(soon.correlation_id, "soon");
+    assert_allowed(&soon);
+    assert!(soon.revision > written, "{soon:?}");
+
+    // The stream is still open and answering.
+    tx.send(item("last", "Docs:Read", 0)).await.expect("send");
+    assert_allowed(&next().await);
+    drop(tx);
+    let end = tokio::time::timeout(Duration::from_secs(5), answers.message())
+        .await
+        .expect("the stream ends after the half-close");
+    assert!(matches!(end, Ok(None)), "a clean end: {end:?}");
 }
 
 // ---------------------------------------------------------------- ListPermissions and lookups

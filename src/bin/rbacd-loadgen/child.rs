@@ -35,23 +35,16 @@ const READY_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Serves rbacd (on `database_url`) or the no-op on 127.0.0.1:0 until stdin closes.
 ///
-/// `nodelay` sets TCP_NODELAY on rbacd's listening socket, which Linux passes on to
-/// the sockets it accepts (`App::serve_tcp` itself leaves Nagle's algorithm on).
-/// The no-op always serves with TCP_NODELAY, as tonic's own `Server::serve` does.
+/// Both serve accepted sockets with TCP_NODELAY: rbacd as `App::serve_tcp` does,
+/// the no-op as tonic's own `Server::serve` does.
 pub async fn serve(
     database_url: Option<String>,
     noop_response_bytes: Option<usize>,
-    nodelay: bool,
     noop_spawned_stream: bool,
 ) -> Result<(), String> {
-    let socket = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
-    if nodelay {
-        socket.set_nodelay(true).map_err(|e| e.to_string())?;
-    }
-    socket
-        .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
         .map_err(|e| format!("bind 127.0.0.1:0: {e}"))?;
-    let listener = socket.listen(1024).map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     match (database_url, noop_response_bytes) {
         (Some(url), _) => {

@@ -70,10 +70,6 @@ struct Cli {
     /// identities, 5,000,000 assignments); seeding it takes minutes.
     #[arg(long)]
     large: bool,
-    /// Serve rbacd with TCP_NODELAY on its listening socket (inherited by accepted
-    /// sockets), instead of as `App::serve_tcp` does on its own (Nagle on).
-    #[arg(long)]
-    rbacd_nodelay: bool,
     /// Diagnostic: the no-op answers CheckStream as rbacd does, from a spawned
     /// task through a bounded queue, instead of mapping the request stream.
     #[arg(long)]
@@ -97,9 +93,6 @@ enum ChildCommand {
         /// Serve the no-op, its answers this many bytes without correlation id (0: default).
         #[arg(long)]
         noop_response_bytes: Option<usize>,
-        /// Set TCP_NODELAY on rbacd's listening socket.
-        #[arg(long)]
-        nodelay: bool,
         /// The no-op answers CheckStream from a spawned task through a queue of 256.
         #[arg(long)]
         spawned_stream: bool,
@@ -135,9 +128,8 @@ fn main() -> ExitCode {
             Some(ChildCommand::Serve {
                 database_url,
                 noop_response_bytes,
-                nodelay,
                 spawned_stream,
-            }) => child::serve(database_url, noop_response_bytes, nodelay, spawned_stream).await,
+            }) => child::serve(database_url, noop_response_bytes, spawned_stream).await,
             Some(ChildCommand::Breakdown { database_url }) => {
                 let done = child::breakdown(database_url).await;
                 if done.is_ok() {
@@ -277,10 +269,7 @@ async fn grpc_bench(
         seeded.rows, seeded.generated_in, seeded.written_in
     );
     let workload = Arc::new(Workload::new(&seeded, 100));
-    let mut args = vec!["serve".into(), "--database-url".into(), seeded.url.clone()];
-    if cli.rbacd_nodelay {
-        args.push("--nodelay".into());
-    }
+    let args = ["serve".into(), "--database-url".into(), seeded.url.clone()];
     let rbacd = ChildProcess::start(&args).await?;
     println!("rbacd (pid {}) ready: {}", rbacd.pid, rbacd.ready);
     let verified = load::verify(rbacd.addr()?, &seeded, &workload).await?;
@@ -375,14 +364,7 @@ async fn grpc_bench(
     rbacd.stop().await;
     noop.stop().await;
     drop(db);
-    print_grpc(
-        &rows,
-        rounds,
-        plan,
-        &verified,
-        rbacd_memory,
-        cli.rbacd_nodelay,
-    );
+    print_grpc(&rows, rounds, plan, &verified, rbacd_memory);
     Ok(())
 }
 
@@ -424,16 +406,10 @@ fn print_grpc(
     plan: Plan,
     verified: &load::Verification,
     rbacd_memory: Option<(u64, u64)>,
-    rbacd_nodelay: bool,
 ) {
     println!("\n## Over gRPC on loopback\n");
     println!(
-        "rbacd served {}; the no-op with TCP_NODELAY (tonic's `Server::serve` default)\n",
-        if rbacd_nodelay {
-            "with TCP_NODELAY set on its listening socket (`--rbacd-nodelay`)"
-        } else {
-            "as `App::serve_tcp` serves (accepted sockets keep Nagle's algorithm on)"
-        }
+        "rbacd served by `App::serve_tcp`, the no-op by tonic's `Server`; both with TCP_NODELAY on accepted sockets\n"
     );
     println!(
         "medians of {rounds} round(s), each run {:?} after a {:?} warm-up; standard dataset; {} of {} answers verified against the in-process engine ({} allowed); mean answer {} bytes (no-op padded to match). Ratios: of the medians, and in parentheses the median of each round's paired ratio (the two runs of a round are adjacent)\n",

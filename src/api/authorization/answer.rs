@@ -1,0 +1,223 @@
+//! One check, from its request to its answer: parse, wait for `min_revision`
+//! if the index is behind it, decide, render. Shared by Check, BatchCheck and
+//! CheckStream.
+
+use std::{future::Future, sync::atomic::Ordering::Relaxed};
+
+use tonic::Status;
+
+use super::explain::render;
+use crate::api::{Context, parse, parse::Violations};
+use crate::domain::{EnvironmentId, Error, IdentityRef, NodeRef, Permission, Result, Timestamp};
+use crate::engine::Decision;
+use crate::metrics::Metrics;
+use crate::proto::v1 as pb;
+
+/// A parsed check.
+pub(super) struct Query {
+    pub identity: IdentityRef,
+    pub permission: Permission,
+    pub node: NodeRef,
+    pub at: Option<Timestamp>,
+    pub min_revision: u64,
+}
+
+pub(super) fn parse_check(req: &pb::CheckRequest) -> Result<Query> {
+    let mut v = Violations::default();
+    let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
+    let permission = v.check("permission", Permission::parse(&req.permission));
+    let node = v.check("node", parse::node_ref(req.node.as_ref()));
+    let at = v.check("at", parse::timestamp(req.at.as_ref()));
+    let query = (|| {
+        Some(Query {
+            identity: identity?,
+            permission: permission?,
+            node: node?,
+            at: at?,
+            min_revision: req.min_revision,
+        })
+    })();
+    v.finish(query)
+}
+
+/// Checks answered by a batch or a stream, added to the shared counters in one
+/// go rather than one contended atomic add per check.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    allowed: u64,
+    denied: u64,
+    malformed: u64,
+}
+
+impl Tally {
+    fn decided(&mut self, allowed: bool) {
+        if allowed {
+            self.allowed += 1;
+        } else {
+            self.denied += 1;
+        }
+    }
+
+    /// Adds what was counted to `metrics` and starts again from zero.
+    pub(super) fn flush(&mut self, metrics: &Metrics) {
+        for (count, counter) in [
+            (&mut self.allowed, &metrics.checks_allowed),
+            (&mut self.denied, &metrics.checks_denied),
+            (&mut self.malformed, &metrics.checks_malformed),
+        ] {
+            if *count > 0 {
+                counter.fetch_add(std::mem::take(count), Relaxed);
+            }
+        }
+    }
+}
+
+/// An item of a batch or stream, as far as it can go without waiting.
+pub(super) enum Step {
+    Answered(pb::CheckResponse),
+    /// The index has not applied the item's `min_revision` yet.
+    Behind {
+        correlation_id: String,
+        query: Query,
+    },
+}
+
+/// A failed item of a batch or stream: its own error, the rest go on.
+pub(super) fn item_error(correlation_id: String, error: Error) -> pb::CheckResponse {
+    let status = Status::from(error);
+    pb::CheckResponse {
+        correlation_id,
+        error: Some(tonic_types::pb::Status {
+            code: status.code() as i32,
+            message: status.message().to_owned(),
+            details: item_details(&status),
+        }),
+        ..Default::default()
+    }
+}
+
+fn item_details(status: &Status) -> Vec<prost_types::Any> {
+    use prost::Message;
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|bad| {
+            let wire = tonic_types::pb::BadRequest {
+                field_violations: bad
+                    .field_violations
+                    .into_iter()
+                    .map(|v| tonic_types::pb::bad_request::FieldViolation {
+                        field: v.field,
+                        description: v.description,
+                        ..Default::default()
+                    })
+                    .collect(),
+            };
+            prost_types::Any {
+                type_url: "type.googleapis.com/google.rpc.BadRequest".into(),
+                value: wire.encode_to_vec(),
+            }
+        })
+        .into_iter()
+        .collect()
+}
+
+impl Context {
+    /// Waits, bounded, until this instance has applied `revision`.
+    pub(super) async fn reach(&self, revision: u64) -> Result<()> {
+        if self.has_applied(revision)
+            || self
+                .follower
+                .engine()
+                .wait_for_revision(revision, self.min_revision_timeout)
+                .await
+        {
+            Ok(())
+        } else {
+            Err(self.not_reached(revision))
+        }
+    }
+
+    fn has_applied(&self, revision: u64) -> bool {
+        revision == 0 || self.follower.engine().applied_revision() >= revision
+    }
+
+    fn not_reached(&self, revision: u64) -> Error {
+        Error::Unavailable(format!(
+            "this instance has applied revision {} and revision {revision} did not arrive within {:?}; retry, or ask another instance",
+            self.follower.engine().applied_revision(),
+            self.min_revision_timeout
+        ))
+    }
+
+    /// Decides a check whose `min_revision` has been applied.
+    pub(super) fn decide(&self, env: EnvironmentId, query: &Query) -> Decision {
+        let at = query.at.unwrap_or_else(Timestamp::now);
+        self.follower
+            .engine()
+            .check(env, &query.identity, &query.permission, &query.node, at)
+    }
+
+    /// Answers an item of a batch or stream unless it must wait for its
+    /// `min_revision`; a malformed item gets its own error.
+    pub(super) fn answer_now(
+        &self,
+        env: EnvironmentId,
+        req: pb::CheckRequest,
+        tally: &mut Tally,
+    ) -> Step {
+        let query = match parse_check(&req) {
+            Ok(q) => q,
+            Err(e) => {
+                tally.malformed += 1;
+                return Step::Answered(item_error(req.correlation_id, e));
+            }
+        };
+        if !self.has_applied(query.min_revision) {
+            return Step::Behind {
+                correlation_id: req.correlation_id,
+                query,
+            };
+        }
+        let decision = self.decide(env, &query);
+        tally.decided(decision.allowed);
+        Step::Answered(render(req.correlation_id, &query, decision))
+    }
+
+    /// The answer to an item that was [`Step::Behind`], after a bounded wait:
+    /// decided, or its own UNAVAILABLE error.
+    pub(super) fn answer_later(
+        &self,
+        env: EnvironmentId,
+        correlation_id: String,
+        query: Query,
+    ) -> impl Future<Output = pb::CheckResponse> + Send + 'static {
+        let context = self.clone();
+        async move {
+            match context.reach(query.min_revision).await {
+                Ok(()) => {
+                    let decision = context.decide(env, &query);
+                    context.metrics.checked(decision.allowed);
+                    render(correlation_id, &query, decision)
+                }
+                Err(e) => item_error(correlation_id, e),
+            }
+        }
+    }
+
+    /// An item of a batch, after the batch's one bounded wait: not waiting again.
+    pub(super) fn answer_in_batch(
+        &self,
+        env: EnvironmentId,
+        req: pb::CheckRequest,
+        tally: &mut Tally,
+    ) -> pb::CheckResponse {
+        match self.answer_now(env, req, tally) {
+            Step::Answered(answer) => answer,
+            Step::Behind {
+                correlation_id,
+                query,
+            } => item_error(correlation_id, self.not_reached(query.min_revision)),
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! AuthorizationService: every answer comes from the in-memory index.
+
+mod answer;
+mod explain;
+mod stream;
+
+use std::pin::Pin;
+
+use futures::Stream;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::{Context, parse, parse::Violations, scope};
+use crate::domain::{
+    Error, IdentityRef, MAX_BATCH_ITEMS, NodeRef, Permission, Timestamp, builtin, paging,
+};
+use crate::engine::Denial;
+use crate::proto::v1::{self as pb, authorization_service_server::AuthorizationService};
+
+use answer::{Tally, parse_check};
+
+/// Serves AuthorizationService.
+pub struct AuthorizationApi(pub Context);
+
+fn not_found(denial: Denial, identity: Option<&IdentityRef>, node: &NodeRef) -> Error {
+    match (denial, identity) {
+        (Denial::UnknownIdentity, Some(who)) => {
+            Error::NotFound(format!("no {who} in this environment"))
+        }
+        _ => Error::NotFound(format!("no {node} in this environment")),
+    }
+}
+
+type CheckStream =
+    Pin<Box<dyn Stream<Item = std::result::Result<pb::CheckResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AuthorizationService for AuthorizationApi {
+    async fn check(
+        &self,
+        request: Request<pb::CheckRequest>,
+    ) -> std::result::Result<Response<pb::CheckResponse>, Status> {
+        let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let req = request.into_inner();
+        let query = parse_check(&req)?;
+        self.0.reach(query.min_revision).await?;
+        let decision = self.0.decide(scope.environment_id, &query);
+        self.0.metrics.checked(decision.allowed);
+        Ok(Response::new(explain::render(
+            req.correlation_id,
+            &query,
+            decision,
+        )))
+    }
+
+    async fn batch_check(
+        &self,
+        request: Request<pb::BatchCheckRequest>,
+    ) -> std::result::Result<Response<pb::BatchCheckResponse>, Status> {
+        let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let checks = request.into_inner().checks;
+        if checks.is_empty() || checks.len() > MAX_BATCH_ITEMS {
+            return Err(Error::invalid(
+                "checks",
+                format!("has {} items; give 1 to {MAX_BATCH_ITEMS}", checks.len()),
+            )
+            .into());
+        }
+        // One bounded wait for the whole batch; items still behind after it
+        // get UNAVAILABLE at once instead of waiting again, one by one.
+        let newest = checks.iter().map(|c| c.min_revision).max().unwrap_or(0);
+        let _ = self.0.reach(newest).await;
+        let mut tally = Tally::default();
+        let results = checks
+            .into_iter()
+            .map(|check| {
+                self.0
+                    .answer_in_batch(scope.environment_id, check, &mut tally)
+            })
+            .collect();
+        tally.flush(&self.0.metrics);
+        Ok(Response::new(pb::BatchCheckResponse { results }))
+    }
+
+    type CheckStreamStream = CheckStream;
+
+    async fn check_stream(
+        &self,
+        request: Request<Streaming<pb::CheckRequest>>,
+    ) -> std::result::Result<Response<Self::CheckStreamStream>, Status> {
+        let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let answers =
+            stream::Answers::new(request.into_inner(), self.0.clone(), scope.environment_id);
+        Ok(Response::new(Box::pin(answers)))
+    }
+
+    async fn list_permissions(
+        &self,
+        request: Request<pb::ListPermissionsRequest>,
+    ) -> std::result::Result<Response<pb::ListPermissionsResponse>, Status> {
+        let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
+        let node = v.check("node", parse::optional_node_ref(req.node.as_ref()));
+        let at = v.check("at", parse::timestamp(req.at.as_ref()));
+        let (identity, (node, at)) = v.finish(identity.zip(node.zip(at)))?;
+        self.0.reach(req.min_revision).await?;
+        let node = node.unwrap_or_else(NodeRef::root);
+        let engine = self.0.follower.engine();
+        let revision = engine.applied_revision();
+        let held = engine
+            .list_permissions(
+                scope.environment_id,
+                &identity,
+                &node,
+                at.unwrap_or_else(Timestamp::now),
+            )
+            .map_err(|d| not_found(d, Some(&identity), &node))?;
+        Ok(Response::new(pb::ListPermissionsResponse {
+            permissions: held.iter().map(|p| p.to_string()).collect(),
+            revision,
+        }))
+    }
+
+    async fn lookup_nodes(
+        &self,
+        request: Request<pb::LookupNodesRequest>,
+    ) -> std::result::Result<Response<pb::LookupNodesResponse>, Status> {
+        let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
+        let permission = v.check("permission", Permission::parse(&req.permission));
+        let root = v.check("root", parse::optional_node_ref(req.root.as_ref()));
+        let at = v.check("at", parse::timestamp(req.at.as_ref()));
+        let page = v.nested_page(req.page_size, &req.page_token);
+        let ((identity, permission), ((root, at), page)) =
+            v.finish(identity.zip(permission).zip(root.zip(at).zip(page)))?;
+        self.0.reach(req.min_revision).await?;
+        let root = root.unwrap_or_else(NodeRef::root);
+        let engine = self.0.follower.engine();
+        let revision = engine.applied_revision();
+        let found = engine
+            .lookup_nodes(
+                scope.environment_id,
+                &identity,
+                &permission,
+                &root,
+                at.unwrap_or_else(Timestamp::now),
+                page.after.map(Into::into),
+                page.size as usize,
+            )
+            .map_err(|d| not_found(d, Some(&identity), &root))?;
+        Ok(Response::new(pb::LookupNodesResponse {
+            nodes: found
+                .items
+                .iter()
+                .map(|n| pb::NodeSummary {
+                    id: n.id.to_string(),
+                    key: n.key.to_string(),
+                })
+                .collect(),
+            next_page_token: found
+                .next_after
+                .map(|id| paging::encode_token(id.0))
+                .unwrap_or_default(),
+            revision,
+        }))
+    }
+
+    async fn lookup_identities(
+        &self,
+        request: Request<pb::LookupIdentitiesRequest>,
+    ) -> std::result::Result<Response<pb::LookupIdentitiesResponse>, Status> {
+        let scope = scope(&request)?;
+        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let permission = v.check("permission", Permission::parse(&req.permission));
+        let node = v.check("node", parse::node_ref(req.node.as_ref()));
+        let at = v.check("at", parse::timestamp(req.at.as_ref()));
+        let page = v.nested_page(req.page_size, &req.page_token);
+        let ((permission, node), (at, page)) = v.finish(permission.zip(node).zip(at.zip(page)))?;
+        self.0.reach(req.min_revision).await?;
+        let engine = self.0.follower.engine();
+        let revision = engine.applied_revision();
+        let found = engine
+            .lookup_identities(
+                scope.environment_id,
+                &permission,
+                &node,
+                at.unwrap_or_else(Timestamp::now),
+                page.after.map(Into::into),
+                page.size as usize,
+            )
+            .map_err(|d| not_found(d, None, &node))?;
+        Ok(Response::new(pb::LookupIdentitiesResponse {
+            identities: found
+                .items
+                .iter()
+                .map(|i| pb::IdentitySummary {
+                    id: i.id.to_string(),
+                    email: i.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+                    external_id: i
+                        .external_id
+                        .as_ref()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            next_page_token: found
+                .next_after
+                .map(|id| paging::encode_token(id.0))
+                .unwrap_or_default(),
+            revision,
+        }))
+    }
+}

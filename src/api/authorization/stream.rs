@@ -1,0 +1,118 @@
+//! CheckStream: the answers are the request stream mapped, item by item, in the
+//! task that sends them. No task of its own and no queue: the server reads a
+//! request only when the answer stream is polled for the next answer, and
+//! h2's flow control stops polling it when the client does not read, so a
+//! client that never reads holds back its own stream and nothing else.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context as TaskContext, Poll},
+};
+
+use futures::Stream;
+use tokio::sync::watch;
+use tonic::{Code, Status, Streaming};
+
+use super::answer::{Step, Tally};
+use crate::api::Context;
+use crate::domain::EnvironmentId;
+use crate::proto::v1 as pb;
+
+type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// The answers of one CheckStream, in request order.
+pub(super) struct Answers {
+    inbound: Streaming<pb::CheckRequest>,
+    context: Context,
+    env: EnvironmentId,
+    /// Ready once the server drains: the stream then ends, cleanly.
+    drained: Pending<()>,
+    /// An item waiting for its `min_revision`; nothing is read meanwhile.
+    behind: Option<Pending<pb::CheckResponse>>,
+    tally: Tally,
+    ended: bool,
+}
+
+impl Answers {
+    pub(super) fn new(
+        inbound: Streaming<pb::CheckRequest>,
+        context: Context,
+        env: EnvironmentId,
+    ) -> Self {
+        let mut draining: watch::Receiver<bool> = context.draining.clone();
+        Self {
+            inbound,
+            env,
+            // A dropped sender counts as drained too: the server is gone.
+            drained: Box::pin(async move {
+                let _ = draining.wait_for(|d| *d).await;
+            }),
+            context,
+            behind: None,
+            tally: Tally::default(),
+            ended: false,
+        }
+    }
+
+    fn end(
+        &mut self,
+        last: Option<Result<pb::CheckResponse, Status>>,
+    ) -> Poll<Option<Result<pb::CheckResponse, Status>>> {
+        self.ended = true;
+        self.tally.flush(&self.context.metrics);
+        Poll::Ready(last)
+    }
+}
+
+impl Stream for Answers {
+    type Item = Result<pb::CheckResponse, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            if let Some(waiting) = this.behind.as_mut() {
+                let answer = std::task::ready!(waiting.as_mut().poll(cx));
+                this.behind = None;
+                return Poll::Ready(Some(Ok(answer)));
+            }
+            if this.drained.as_mut().poll(cx).is_ready() {
+                return this.end(None);
+            }
+            let request = match Pin::new(&mut this.inbound).poll_next(cx) {
+                Poll::Pending => {
+                    // Idle for now: the counters catch up.
+                    this.tally.flush(&this.context.metrics);
+                    return Poll::Pending;
+                }
+                Poll::Ready(None) => return this.end(None),
+                // The client went away: there is no one to tell.
+                Poll::Ready(Some(Err(status))) if status.code() == Code::Cancelled => {
+                    return this.end(None);
+                }
+                // A broken request stream ends the call with its status.
+                Poll::Ready(Some(Err(status))) => return this.end(Some(Err(status))),
+                Poll::Ready(Some(Ok(request))) => request,
+            };
+            match this.context.answer_now(this.env, request, &mut this.tally) {
+                Step::Answered(answer) => return Poll::Ready(Some(Ok(answer))),
+                Step::Behind {
+                    correlation_id,
+                    query,
+                } => {
+                    let later = this.context.answer_later(this.env, correlation_id, query);
+                    this.behind = Some(Box::pin(later));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Answers {
+    fn drop(&mut self) {
+        self.tally.flush(&self.context.metrics);
+    }
+}
