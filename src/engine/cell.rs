@@ -10,7 +10,7 @@ use parking_lot::{Mutex, RwLock};
 
 use hashbrown::HashMap;
 
-use super::index::EnvIndex;
+use super::index::{EnvIndex, UuidHashBuilder};
 use crate::domain::EnvironmentId;
 use crate::domain::change::Event;
 
@@ -18,7 +18,7 @@ use crate::domain::change::Event;
 /// lock (or pointer load); environments are few and their writes short.
 #[derive(Clone, Default)]
 pub struct Indexes {
-    environments: HashMap<EnvironmentId, EnvIndex>,
+    environments: HashMap<EnvironmentId, EnvIndex, UuidHashBuilder>,
 }
 
 impl Indexes {

@@ -9,13 +9,28 @@
 //!
 //! Each environment's index interns nodes, identities, roles, assignments and
 //! concrete permission names to dense `u32` slots. A check resolves the
-//! identity and node references (hash lookups; emails case-folded on the stack),
-//! walks the node's ancestors through a parent array into a small stack array,
-//! then scans the identity's own grants `(node, role, assignment, window)`:
-//! a grant counts when its node is on that chain, its window holds `at`, and
-//! its role holds the permission — the exact permission by binary search over
-//! interned ids, else a wildcard prefix. No lock but the one below, and no
-//! allocation unless a granting role name, node key or pattern exceeds 24 bytes.
+//! identity and node references (hash lookups that store only a slot and compare
+//! the key in the row; UUIDs hashed by one seeded multiply, emails case-folded on
+//! the stack), walks the node's ancestors through a parent array into a small
+//! stack array, then scans the identity's own grants. A grant is 32 bytes: the
+//! assignment's id (so naming the winner costs no further memory access), node,
+//! role, assignment slot and a window index; windows sit in a side table, since
+//! most assignments have none (index 0 means "always"). A grant counts when its
+//! node is on the chain, its window holds `at`, and its role holds the permission:
+//! one bit test in the role's bitmap over interned permission ids, else a wildcard
+//! prefix. No lock but the one below, and no allocation unless a granting role
+//! name, node key or pattern exceeds 24 bytes.
+//!
+//! Assignment slots keep only owner and position: their id is read back from the
+//! owner's grant, which makes deleting by id a few more loads and saves 16 bytes
+//! an assignment (about 133 bytes per assignment on the standard dataset, 86 on
+//! the large one, by the bench's counting allocator).
+//!
+//! On the large dataset a check is a handful of dependent cache and TLB misses
+//! (identity table, row, grant list; node table, parent chain, node row). With 4 KiB
+//! pages each miss also walks page tables; running with transparent huge pages
+//! for the heap (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1` where THP is `madvise`)
+//! cut the large check by about a third on the benchmark machine.
 //!
 //! # Concurrency
 //!
@@ -33,15 +48,18 @@
 //!
 //! Instructions per check (cachegrind, standard dataset, full query mix) differ by
 //! about 5% (the single lock ~50 fewer, the other two alike; 963 in all for the
-//! striped lock): the differences above are atomic traffic, not instructions.
+//! striped lock then, about 840 since grants and roles were compacted): the
+//! differences above are atomic traffic, not instructions. The table was measured
+//! before that compaction, which made every design's check cheaper alike.
 //! Criterion's own wall-clock figures for these runs were dominated by the
 //! machine's load (two reader threads got less than two cores), so the table
 //! comes from runs of the same code interleaved design by design.
 //!
 //! The single lock loses as soon as two cores read: every check writes the lock's
 //! cache line, which then bounces between cores (+27%). Double buffering never
-//! blocks a reader, and is best under writes, but holds two copies — 290 instead
-//! of 145 bytes per assignment on the standard dataset, over the 150-byte budget —
+//! blocks a reader, and is best under writes, but holds two copies — twice the
+//! bytes per assignment (then 290 instead of 145 on the standard dataset; about 265
+//! instead of 133 now), over the 150-byte budget —
 //! applies every event twice, and makes the writer wait for readers still on the
 //! old copy (a long lookup stalls the writer). The striped lock is the choice
 //! ([`DefaultCell`]): readers on different cores never share a cache line, a

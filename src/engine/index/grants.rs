@@ -1,9 +1,8 @@
 //! Assignments: per identity a compact list of grants (what the hot path
-//! scans), plus a table from assignment slot to id and owner for writes.
+//! scans), plus a table from assignment slot to owner, window and id for writes.
 
 use super::slots::{KeyHasher, NONE, SlotIndex, allocate_slot};
 use crate::domain::{AssignmentId, Timestamp};
-use std::hash::BuildHasher;
 
 /// `[from, to)` stored as an inclusive range, so that an unbounded end needs no flag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,48 +36,89 @@ impl Window {
     }
 }
 
-/// One assignment as its identity holds it.
+/// Index in [`AssignmentTable::windows`] of a grant without bounds, the common case.
+pub(crate) const ALWAYS: u32 = 0;
+
+/// One assignment as its identity holds it: everything a check reads, in 32 bytes.
+/// The window sits out of line (most assignments have none), which leaves room
+/// for the id, so naming the granting assignment costs no extra memory access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Grant {
+    pub assignment_id: AssignmentId,
     pub node: u32,
     pub role: u32,
     pub assignment: u32,
-    pub window: Window,
+    /// `ALWAYS`, or the index of the grant's window.
+    pub window: u32,
 }
 
 #[derive(Clone, Copy)]
 pub(crate) struct AssignmentSlot {
-    pub id: AssignmentId,
     /// Owner's identity slot; `NONE` for a free slot.
     pub identity: u32,
     /// Position in the node's assignment list.
     pub node_pos: u32,
 }
 
-#[derive(Clone, Default)]
+/// Assignment slots, their windows, and the index by id. The id itself is kept
+/// only in the owner's grant, so lookups by id are given a way to read it.
+#[derive(Clone)]
 pub(crate) struct AssignmentTable {
     slots: Vec<AssignmentSlot>,
     free: Vec<u32>,
     by_id: SlotIndex,
+    windows: Vec<Window>,
+    free_windows: Vec<u32>,
 }
 
-fn rehash(slots: &[AssignmentSlot]) -> impl Fn(&KeyHasher, u32) -> u64 + '_ {
-    |hasher, slot| {
-        slots
-            .get(slot as usize)
-            .map_or(0, |s| hasher.hash_one(s.id))
+impl Default for AssignmentTable {
+    fn default() -> Self {
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_id: SlotIndex::default(),
+            windows: vec![Window::new(None, None)],
+            free_windows: Vec::new(),
+        }
     }
 }
 
+/// The id of the assignment in a slot, read from its owner's grant.
+pub(crate) trait AssignmentIds {
+    fn assignment_id(&self, owner: u32, slot: u32) -> Option<AssignmentId>;
+}
+
+fn id_of(slots: &[AssignmentSlot], ids: &dyn AssignmentIds, slot: u32) -> Option<AssignmentId> {
+    let owner = slots.get(slot as usize)?.identity;
+    if owner == NONE {
+        return None;
+    }
+    ids.assignment_id(owner, slot)
+}
+
+fn rehash<'a>(
+    slots: &'a [AssignmentSlot],
+    ids: &'a dyn AssignmentIds,
+) -> impl Fn(&KeyHasher, u32) -> u64 + 'a {
+    move |hasher, slot| id_of(slots, ids, slot).map_or(0, |id| hasher.uuid(id.0.as_bytes()))
+}
+
 impl AssignmentTable {
-    pub fn slot_of(&self, id: &AssignmentId) -> Option<u32> {
-        let hash = self.by_id.hash(id);
+    pub fn slot_of(&self, id: &AssignmentId, ids: &dyn AssignmentIds) -> Option<u32> {
+        let hash = self.by_id.hasher().uuid(id.0.as_bytes());
         self.by_id
-            .find(hash, |s| self.get(s).is_some_and(|a| a.id == *id))
+            .find(hash, |s| id_of(&self.slots, ids, s) == Some(*id))
     }
 
     pub fn get(&self, slot: u32) -> Option<&AssignmentSlot> {
         self.slots.get(slot as usize).filter(|a| a.identity != NONE)
+    }
+
+    /// Whether a grant's window holds `at`.
+    #[inline]
+    pub fn in_effect(&self, grant: &Grant, at: Timestamp) -> bool {
+        grant.window == ALWAYS
+            || (self.windows.get(grant.window as usize)).is_some_and(|w| w.contains(at))
     }
 
     pub fn set_node_pos(&mut self, slot: u32, pos: u32) {
@@ -87,19 +127,15 @@ impl AssignmentTable {
         }
     }
 
-    pub fn reserve(&mut self, additional: usize) {
+    pub fn reserve(&mut self, additional: usize, ids: &dyn AssignmentIds) {
         self.slots.reserve_exact(additional);
-        self.by_id.reserve(additional, rehash(&self.slots));
+        self.by_id.reserve(additional, rehash(&self.slots, ids));
     }
 
-    /// Adds an assignment of `identity`; `None` if the id is already indexed.
-    pub fn insert(&mut self, id: AssignmentId, identity: u32) -> Option<u32> {
-        if self.slot_of(&id).is_some() {
-            return None;
-        }
+    /// Takes a slot for an assignment of `identity`; [`Self::index`] it once its grant exists.
+    pub fn allocate(&mut self, identity: u32) -> Option<u32> {
         let slot = allocate_slot(&mut self.free, self.slots.len())?;
         let row = AssignmentSlot {
-            id,
             identity,
             node_pos: NONE,
         };
@@ -108,19 +144,44 @@ impl AssignmentTable {
         } else {
             self.slots[slot as usize] = row;
         }
-        let hash = self.by_id.hash(&id);
-        self.by_id.insert(hash, slot, rehash(&self.slots));
         Some(slot)
     }
 
-    pub fn remove(&mut self, slot: u32) {
-        let Some(row) = self.get(slot).copied() else {
+    /// Makes `slot` findable by `id`; `ids` must already give `id` for it.
+    pub fn index(&mut self, id: &AssignmentId, slot: u32, ids: &dyn AssignmentIds) {
+        let hash = self.by_id.hasher().uuid(id.0.as_bytes());
+        self.by_id.insert(hash, slot, rehash(&self.slots, ids));
+    }
+
+    /// Stores a window; `ALWAYS` for one without bounds.
+    pub fn add_window(&mut self, window: Window) -> u32 {
+        if window == self.windows[ALWAYS as usize] {
+            return ALWAYS;
+        }
+        match self.free_windows.pop() {
+            Some(i) => {
+                self.windows[i as usize] = window;
+                i
+            }
+            None => {
+                self.windows.push(window);
+                (self.windows.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Frees the slot of the assignment `id`, and its window.
+    pub fn remove(&mut self, slot: u32, id: &AssignmentId, window: u32) {
+        if self.get(slot).is_none() {
             return;
-        };
-        let hash = self.by_id.hash(&row.id);
+        }
+        let hash = self.by_id.hasher().uuid(id.0.as_bytes());
         self.by_id.remove(hash, slot);
         self.slots[slot as usize].identity = NONE;
         self.free.push(slot);
+        if window != ALWAYS && (window as usize) < self.windows.len() {
+            self.free_windows.push(window);
+        }
     }
 
     /// Slots of every live assignment.
@@ -130,7 +191,8 @@ impl AssignmentTable {
 
     pub fn heap_bytes(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<AssignmentSlot>()
-            + self.free.capacity() * 4
+            + (self.free.capacity() + self.free_windows.capacity()) * 4
+            + self.windows.capacity() * std::mem::size_of::<Window>()
             + self.by_id.heap_bytes()
     }
 }
@@ -155,20 +217,42 @@ mod tests {
         assert!(until_max.contains(Timestamp(i64::MAX - 1)));
     }
 
-    #[test]
-    fn assignment_ids_are_unique_and_slots_reused() {
-        let mut table = AssignmentTable::default();
-        let a = AssignmentId::generate();
-        let b = AssignmentId::generate();
-        let sa = table.insert(a, 0);
-        assert!(sa.is_some());
-        assert_eq!(table.insert(a, 1), None);
-        let sb = table.insert(b, 1);
-        assert_eq!(table.slot_of(&b), sb);
-        if let Some(sa) = sa {
-            table.remove(sa);
+    /// Ids kept beside the table, as the owners' grants keep them in the index.
+    struct Ids(std::cell::RefCell<Vec<Option<AssignmentId>>>);
+
+    impl AssignmentIds for Ids {
+        fn assignment_id(&self, _owner: u32, slot: u32) -> Option<AssignmentId> {
+            self.0.borrow().get(slot as usize).copied().flatten()
         }
-        assert_eq!(table.slot_of(&a), None);
-        assert_eq!(table.insert(AssignmentId::generate(), 2), sa);
+    }
+
+    #[test]
+    fn assignment_slots_and_windows_are_reused() {
+        let ids = Ids(Default::default());
+        let mut table = AssignmentTable::default();
+        let add = |table: &mut AssignmentTable, id: AssignmentId| {
+            let slot = table.allocate(0).unwrap();
+            {
+                let mut v = ids.0.borrow_mut();
+                let len = v.len().max(slot as usize + 1);
+                v.resize(len, None);
+                v[slot as usize] = Some(id);
+            }
+            table.index(&id, slot, &ids);
+            slot
+        };
+        let a = AssignmentId::generate();
+        let sa = add(&mut table, a);
+        let b = AssignmentId::generate();
+        let sb = add(&mut table, b);
+        assert_eq!(table.slot_of(&a, &ids), Some(sa));
+        assert_eq!(table.slot_of(&b, &ids), Some(sb));
+        let w = table.add_window(Window::new(Some(Timestamp(1)), None));
+        assert_ne!(w, ALWAYS);
+        assert_eq!(table.add_window(Window::new(None, None)), ALWAYS);
+        table.remove(sa, &a, w);
+        assert_eq!(table.slot_of(&a, &ids), None);
+        assert_eq!(table.allocate(2), Some(sa));
+        assert_eq!(table.add_window(Window::new(None, Some(Timestamp(5)))), w);
     }
 }

@@ -1,10 +1,9 @@
 //! Identities: status, handles, and the grants each holds.
 
-use std::hash::BuildHasher;
-
-use super::grants::Grant;
-use super::slots::{KeyHasher, SlotIndex, allocate_slot, folded, folds_to};
-use crate::domain::{Identity, IdentityId, IdentityRef, IdentityStatus};
+use super::grants::{AssignmentIds, Grant};
+use super::keys::same_folded;
+use super::slots::{KeyHasher, SlotIndex, allocate_slot};
+use crate::domain::{AssignmentId, Identity, IdentityId, IdentityRef, IdentityStatus};
 
 #[derive(Clone)]
 pub(crate) struct IdentityRow {
@@ -32,26 +31,29 @@ fn row_of(rows: &Rows, slot: u32) -> Option<&IdentityRow> {
     rows.get(slot as usize).and_then(Option::as_ref)
 }
 
-fn email_hash(hasher: &KeyHasher, email: &str) -> u64 {
-    let mut buf = [0u8; 256];
-    hasher.hash_one(&*folded(email, &mut buf))
-}
-
 fn rehash_id(rows: &Rows) -> impl Fn(&KeyHasher, u32) -> u64 + '_ {
-    |h, s| row_of(rows, s).map_or(0, |r| h.hash_one(r.id))
+    |h, s| row_of(rows, s).map_or(0, |r| h.uuid(r.id.0.as_bytes()))
 }
 
 fn rehash_email(rows: &Rows) -> impl Fn(&KeyHasher, u32) -> u64 + '_ {
     |h, s| {
         let email = row_of(rows, s).and_then(|r| r.email.as_ref());
-        email.map_or(0, |e| email_hash(h, e))
+        email.map_or(0, |e| h.folded(e))
     }
 }
 
 fn rehash_external_id(rows: &Rows) -> impl Fn(&KeyHasher, u32) -> u64 + '_ {
     |h, s| {
         let external_id = row_of(rows, s).and_then(|r| r.external_id.as_ref());
-        external_id.map_or(0, |e| h.hash_one(&**e))
+        external_id.map_or(0, |e| h.text(e))
+    }
+}
+
+impl AssignmentIds for IdentityTable {
+    fn assignment_id(&self, owner: u32, slot: u32) -> Option<AssignmentId> {
+        let grants = &self.row(owner)?.grants;
+        let grant = grants.iter().find(|g| g.assignment == slot)?;
+        Some(grant.assignment_id)
     }
 }
 
@@ -69,26 +71,25 @@ impl IdentityTable {
             IdentityRef::Id(id) => self.slot_of(id),
             IdentityRef::ExternalId(external_id) => {
                 let wanted = external_id.as_str();
-                let hash = self.by_external_id.hash(wanted);
+                let hash = self.by_external_id.hasher().text(wanted);
                 self.by_external_id.find(hash, |s| {
                     let row = self.row(s).and_then(|r| r.external_id.as_ref());
                     row.is_some_and(|e| &**e == wanted)
                 })
             }
             IdentityRef::Email(email) => {
-                let mut buf = [0u8; 256];
-                let wanted = folded(email.as_str(), &mut buf);
-                let hash = self.by_email.hash(&*wanted);
+                let wanted = email.as_str();
+                let hash = self.by_email.hasher().folded(wanted);
                 self.by_email.find(hash, |s| {
                     let row = self.row(s).and_then(|r| r.email.as_ref());
-                    row.is_some_and(|e| folds_to(e, &wanted))
+                    row.is_some_and(|e| same_folded(e, wanted))
                 })
             }
         }
     }
 
     pub fn slot_of(&self, id: &IdentityId) -> Option<u32> {
-        let hash = self.by_id.hash(id);
+        let hash = self.by_id.hasher().uuid(id.0.as_bytes());
         self.by_id
             .find(hash, |s| self.row(s).is_some_and(|r| r.id == *id))
     }
@@ -117,7 +118,7 @@ impl IdentityTable {
                     external_id: None,
                     grants: Vec::new(),
                 });
-                let hash = self.by_id.hash(&identity.id);
+                let hash = self.by_id.hasher().uuid(identity.id.0.as_bytes());
                 self.by_id.insert(hash, slot, rehash_id(&self.rows));
                 slot
             }
@@ -134,7 +135,7 @@ impl IdentityTable {
     pub fn remove(&mut self, id: &IdentityId) -> Option<IdentityRow> {
         let slot = self.slot_of(id)?;
         self.unindex_handles(slot);
-        let hash = self.by_id.hash(id);
+        let hash = self.by_id.hasher().uuid(id.0.as_bytes());
         self.by_id.remove(hash, slot);
         self.free.push(slot);
         self.rows.get_mut(slot as usize).and_then(Option::take)
@@ -142,14 +143,9 @@ impl IdentityTable {
 
     fn index_handles(&mut self, slot: u32) {
         let Some(row) = self.row(slot) else { return };
-        let email_hash = row
-            .email
-            .as_ref()
-            .map(|e| email_hash(self.by_email.hasher(), e));
-        let external_hash = row
-            .external_id
-            .as_ref()
-            .map(|e| self.by_external_id.hash(&**e));
+        let email_hash = row.email.as_ref().map(|e| self.by_email.hasher().folded(e));
+        let external_hash =
+            (row.external_id.as_ref()).map(|e| self.by_external_id.hasher().text(e));
         if let Some(hash) = email_hash {
             self.by_email.insert(hash, slot, rehash_email(&self.rows));
         }
@@ -162,14 +158,9 @@ impl IdentityTable {
 
     fn unindex_handles(&mut self, slot: u32) {
         let Some(row) = self.row(slot) else { return };
-        let email_hash = row
-            .email
-            .as_ref()
-            .map(|e| email_hash(self.by_email.hasher(), e));
-        let external_hash = row
-            .external_id
-            .as_ref()
-            .map(|e| self.by_external_id.hash(&**e));
+        let email_hash = row.email.as_ref().map(|e| self.by_email.hasher().folded(e));
+        let external_hash =
+            (row.external_id.as_ref()).map(|e| self.by_external_id.hasher().text(e));
         if let Some(hash) = email_hash {
             self.by_email.remove(hash, slot);
         }

@@ -7,6 +7,7 @@
 
 mod grants;
 mod identities;
+mod keys;
 mod nodes;
 mod query;
 mod roles;
@@ -18,6 +19,7 @@ use crate::domain::change::Event;
 use crate::domain::{Assignment, EnvironmentState, IdentityId, NodeId, RoleId};
 use grants::{AssignmentTable, Grant, Window};
 use identities::IdentityTable;
+pub(crate) use keys::UuidHashBuilder;
 use nodes::NodeTable;
 use roles::RoleTable;
 
@@ -82,7 +84,8 @@ impl EnvIndex {
                 self.nodes.reserve_assignments(slot, count);
             }
         }
-        self.assignments.reserve(assignments.len());
+        self.assignments
+            .reserve(assignments.len(), &self.identities);
         for a in assignments {
             self.create_assignment(a);
         }
@@ -110,7 +113,7 @@ impl EnvIndex {
             }
             Event::AssignmentCreated(a) => self.create_assignment(a),
             Event::AssignmentDeleted(id) => {
-                if let Some(slot) = self.assignments.slot_of(id) {
+                if let Some(slot) = self.assignments.slot_of(id, &self.identities) {
                     self.delete_assignment(slot);
                 }
             }
@@ -124,18 +127,24 @@ impl EnvIndex {
         let (Some(identity), Some(role), Some(node)) = (identity, role, node) else {
             return;
         };
-        let Some(slot) = self.assignments.insert(a.id, identity) else {
+        if self.assignments.slot_of(&a.id, &self.identities).is_some() {
+            return;
+        }
+        let Some(row) = self.identities.row_mut(identity) else {
             return;
         };
-        let grant = Grant {
+        let Some(slot) = self.assignments.allocate(identity) else {
+            return;
+        };
+        let window = Window::new(a.effective_from, a.effective_to);
+        row.grants.push(Grant {
+            assignment_id: a.id,
             node,
             role,
             assignment: slot,
-            window: Window::new(a.effective_from, a.effective_to),
-        };
-        if let Some(row) = self.identities.row_mut(identity) {
-            row.grants.push(grant);
-        }
+            window: self.assignments.add_window(window),
+        });
+        self.assignments.index(&a.id, slot, &self.identities);
         if let Some(row) = self.roles.row_mut(role) {
             row.assignments += 1;
         }
@@ -147,7 +156,6 @@ impl EnvIndex {
         let Some(a) = self.assignments.get(slot).copied() else {
             return;
         };
-        self.assignments.remove(slot);
         let Some(row) = self.identities.row_mut(a.identity) else {
             return;
         };
@@ -155,6 +163,8 @@ impl EnvIndex {
             return;
         };
         let grant = row.grants.swap_remove(i);
+        self.assignments
+            .remove(slot, &grant.assignment_id, grant.window);
         if let Some(role) = self.roles.row_mut(grant.role) {
             role.assignments = role.assignments.saturating_sub(1);
         }

@@ -4,6 +4,7 @@
 use compact_str::CompactString;
 use hashbrown::HashMap;
 
+use super::keys::UuidHashBuilder;
 use super::slots::{NONE, allocate_slot, table_heap_bytes, text_heap_bytes};
 use crate::domain::{Node, NodeId, NodeKey, NodeRef};
 
@@ -27,7 +28,7 @@ pub(crate) struct NodeTable {
     /// `parents[slot]`: the parent's slot, or `NONE` for a root, a detached or a free slot.
     parents: Vec<u32>,
     free: Vec<u32>,
-    by_id: HashMap<NodeId, u32>,
+    by_id: HashMap<NodeId, u32, UuidHashBuilder>,
     by_key: HashMap<Box<str>, u32>,
 }
 

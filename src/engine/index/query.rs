@@ -18,13 +18,6 @@ struct Asked<'a> {
     id: Option<u32>,
 }
 
-/// The grant that decides a check, with the index of the matching pattern.
-struct Winner<'a> {
-    distance: usize,
-    grant: &'a Grant,
-    pattern: u32,
-}
-
 impl EnvIndex {
     fn asked<'a>(&self, permission: &'a Permission) -> Asked<'a> {
         let text = permission.as_str();
@@ -48,17 +41,9 @@ impl EnvIndex {
         Ok((row, node))
     }
 
-    /// The pattern index by which `grant` gives `asked` at `at`, if it does.
-    fn grants(&self, grant: &Grant, asked: &Asked<'_>, at: Timestamp) -> Option<u32> {
-        if !grant.window.contains(at) {
-            return None;
-        }
-        self.roles
-            .matching_pattern(grant.role, asked.id, asked.text)
-    }
-
-    fn assignment_id(&self, grant: &Grant) -> Option<crate::domain::AssignmentId> {
-        self.assignments.get(grant.assignment).map(|a| a.id)
+    /// Whether `grant` gives `asked` at `at`.
+    fn grants(&self, grant: &Grant, asked: &Asked<'_>, at: Timestamp) -> bool {
+        self.assignments.in_effect(grant, at) && self.roles.grants(grant.role, asked.id, asked.text)
     }
 
     /// Decides whether `identity` holds `permission` at `node` at time `at`.
@@ -84,48 +69,41 @@ impl EnvIndex {
         // Interned only once some grant is on the chain and in effect: most denials
         // never hash the permission.
         let mut asked: Option<Asked<'_>> = None;
-        let mut winner: Option<Winner<'_>> = None;
+        let mut winner: Option<(usize, &Grant)> = None;
         for grant in &row.grants {
             let Some(distance) = chain.distance(grant.node) else {
                 continue;
             };
-            if winner.as_ref().is_some_and(|w| w.distance < distance) || !grant.window.contains(at)
-            {
+            let better = match winner {
+                None => true,
+                Some((d, w)) => {
+                    distance < d || (distance == d && grant.assignment_id < w.assignment_id)
+                }
+            };
+            if !better || !self.assignments.in_effect(grant, at) {
                 continue;
             }
             let asked = asked.get_or_insert_with(|| self.asked(permission));
-            let Some(pattern) = self
-                .roles
-                .matching_pattern(grant.role, asked.id, asked.text)
-            else {
-                continue;
-            };
-            let better = match &winner {
-                Some(w) if w.distance == distance => {
-                    self.assignment_id(grant) < self.assignment_id(w.grant)
-                }
-                _ => true,
-            };
-            if better {
-                winner = Some(Winner {
-                    distance,
-                    grant,
-                    pattern,
-                });
+            if self.roles.grants(grant.role, asked.id, asked.text) {
+                winner = Some((distance, grant));
             }
         }
-        match winner.and_then(|w| self.granted_by(&w)) {
+        match winner
+            .zip(asked)
+            .and_then(|((_, w), asked)| self.granted_by(w, &asked))
+        {
             Some(by) => Decision::granted(revision, by),
             None => Decision::denied(revision, Reason::NoMatchingAssignment),
         }
     }
 
-    fn granted_by(&self, winner: &Winner<'_>) -> Option<GrantedBy> {
-        let role = self.roles.row(winner.grant.role)?;
-        let node = self.nodes.row(winner.grant.node)?;
-        let pattern = role.pattern_texts.get(winner.pattern as usize)?;
+    fn granted_by(&self, grant: &Grant, asked: &Asked<'_>) -> Option<GrantedBy> {
+        let role = self.roles.row(grant.role)?;
+        let node = self.nodes.row(grant.node)?;
+        let pattern = (self.roles).matching_pattern(grant.role, asked.id, asked.text)?;
+        let pattern = role.pattern_texts.get(pattern as usize)?;
         Some(GrantedBy {
-            assignment_id: self.assignment_id(winner.grant)?,
+            assignment_id: grant.assignment_id,
             role_id: role.id,
             role_name: role.name_text.clone(),
             node_id: node.id,
@@ -150,7 +128,7 @@ impl EnvIndex {
         let mut patterns: Vec<PermissionPattern> = row
             .grants
             .iter()
-            .filter(|g| chain.distance(g.node).is_some() && g.window.contains(at))
+            .filter(|g| chain.distance(g.node).is_some() && self.assignments.in_effect(g, at))
             .filter_map(|g| self.roles.row(g.role))
             .flat_map(|role| role.patterns.iter().cloned())
             .collect();
@@ -178,7 +156,7 @@ impl EnvIndex {
         let mut granted: Vec<u32> = row
             .grants
             .iter()
-            .filter(|g| self.grants(g, &asked, at).is_some())
+            .filter(|g| self.grants(g, &asked, at))
             .map(|g| g.node)
             .collect();
         granted.sort_unstable();
@@ -259,7 +237,7 @@ impl EnvIndex {
                     continue;
                 }
                 let grant = identity.grants.iter().find(|g| g.assignment == assignment);
-                if grant.is_some_and(|g| self.grants(g, &asked, at).is_some()) {
+                if grant.is_some_and(|g| self.grants(g, &asked, at)) {
                     found.push((identity.id, owner));
                 }
             }

@@ -1,5 +1,6 @@
 //! Roles, with each role's permissions split into interned exact permissions
-//! (binary-searched) and wildcard prefixes (tried longest first).
+//! (a bitmap over permission ids, so a check's role test is one load; a sorted
+//! list names the matching pattern) and wildcard prefixes (tried longest first).
 
 use compact_str::CompactString;
 use hashbrown::HashMap;
@@ -17,6 +18,8 @@ pub(crate) struct RoleRow {
     pub patterns: Vec<PermissionPattern>,
     /// (permission id, index in `patterns`), sorted by permission id.
     exact: Vec<(u32, u32)>,
+    /// Bit `id` set for every permission id in `exact`.
+    holds: Box<[u64]>,
     /// Indexes in `patterns` of the wildcard patterns, longest prefix first.
     wildcards: Vec<u32>,
     /// Assignments of this role that are indexed.
@@ -103,6 +106,12 @@ impl RoleTable {
         self.row(slot)?.matching_pattern(id, permission)
     }
 
+    /// Whether the role grants `permission` (of interned id `id`, if any).
+    #[inline]
+    pub fn grants(&self, slot: u32, id: Option<u32>, permission: &str) -> bool {
+        self.row(slot).is_some_and(|row| row.grants(id, permission))
+    }
+
     /// Creates or updates a role; returns its slot.
     pub fn save(&mut self, role: &Role) -> Option<u32> {
         let slot = match self.slot_of(&role.id) {
@@ -161,6 +170,11 @@ impl RoleTable {
         for id in duplicates {
             self.permissions.release(id);
         }
+        let words = exact.last().map_or(0, |&(id, _)| id as usize / 64 + 1);
+        let mut holds = vec![0u64; words].into_boxed_slice();
+        for &(id, _) in &exact {
+            holds[id as usize / 64] |= 1 << (id % 64);
+        }
         wildcards.sort_by_key(|&i| {
             let prefix = role.permissions[i as usize].wildcard_prefix();
             std::cmp::Reverse(prefix.map_or(0, str::len))
@@ -172,6 +186,7 @@ impl RoleTable {
             pattern_texts: role.permissions.iter().map(|p| p.as_str().into()).collect(),
             patterns: role.permissions.clone(),
             exact,
+            holds,
             wildcards,
             assignments,
         }
@@ -193,6 +208,7 @@ impl RoleTable {
                     + r.patterns.capacity() * 24
                     + r.patterns.iter().map(|p| p.as_str().len()).sum::<usize>()
                     + r.exact.capacity() * 8
+                    + r.holds.len() * 8
                     + r.wildcards.capacity() * 4
                     + r.pattern_texts.capacity() * 24
             })
@@ -205,12 +221,16 @@ impl RoleTable {
 }
 
 impl RoleRow {
-    fn matching_pattern(&self, id: Option<u32>, permission: &str) -> Option<u32> {
-        if let Some(id) = id
-            && let Ok(i) = self.exact.binary_search_by_key(&id, |&(p, _)| p)
-        {
-            return Some(self.exact[i].1);
-        }
+    #[inline]
+    fn grants(&self, id: Option<u32>, permission: &str) -> bool {
+        let exact = id.is_some_and(|id| {
+            let word = self.holds.get(id as usize / 64).copied().unwrap_or(0);
+            word >> (id % 64) & 1 == 1
+        });
+        exact || (!self.wildcards.is_empty() && self.wildcard(permission).is_some())
+    }
+
+    fn wildcard(&self, permission: &str) -> Option<u32> {
         self.wildcards.iter().copied().find(|&i| {
             self.patterns[i as usize]
                 .wildcard_prefix()
@@ -218,5 +238,14 @@ impl RoleRow {
                     permission.len() > prefix.len() && permission.starts_with(prefix)
                 })
         })
+    }
+
+    fn matching_pattern(&self, id: Option<u32>, permission: &str) -> Option<u32> {
+        if let Some(id) = id
+            && let Ok(i) = self.exact.binary_search_by_key(&id, |&(p, _)| p)
+        {
+            return Some(self.exact[i].1);
+        }
+        self.wildcard(permission)
     }
 }

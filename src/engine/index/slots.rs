@@ -4,12 +4,9 @@
 //! are `HashTable<u32>`s that hash the key kept in the row itself, so an entry
 //! costs 4 bytes plus a control byte instead of a copy of the key.
 
-use std::borrow::Cow;
-use std::hash::{BuildHasher, Hash};
+use hashbrown::HashTable;
 
-use hashbrown::{DefaultHashBuilder, HashTable};
-
-use crate::domain::fold;
+pub(crate) use super::keys::KeyHasher;
 
 /// "No slot": a free row, or a node without parent.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -21,14 +18,7 @@ pub(crate) struct SlotIndex {
     hasher: KeyHasher,
 }
 
-/// The seeded hasher of every index.
-pub(crate) type KeyHasher = DefaultHashBuilder;
-
 impl SlotIndex {
-    pub fn hash<K: Hash + ?Sized>(&self, key: &K) -> u64 {
-        self.hasher.hash_one(key)
-    }
-
     pub fn hasher(&self) -> &KeyHasher {
         &self.hasher
     }
@@ -77,33 +67,6 @@ pub(crate) fn text_heap_bytes(text: &str) -> usize {
     text.len()
 }
 
-/// The case-folded form of `text`, without allocating for ASCII text.
-pub(crate) fn folded<'a>(text: &str, buf: &'a mut [u8; 256]) -> Cow<'a, str> {
-    if text.is_ascii() && text.len() <= buf.len() {
-        let out = &mut buf[..text.len()];
-        for (o, b) in out.iter_mut().zip(text.bytes()) {
-            *o = b.to_ascii_lowercase();
-        }
-        if let Ok(s) = std::str::from_utf8(out) {
-            return Cow::Borrowed(s);
-        }
-    }
-    Cow::Owned(fold(text))
-}
-
-/// Whether `stored`, case-folded, equals the already folded `query`.
-pub(crate) fn folds_to(stored: &str, query: &str) -> bool {
-    if stored.is_ascii() {
-        stored.len() == query.len()
-            && stored
-                .bytes()
-                .zip(query.bytes())
-                .all(|(s, q)| s.to_ascii_lowercase() == q)
-    } else {
-        fold(stored) == query
-    }
-}
-
 /// Takes a slot from `free`, or the next new one.
 pub(crate) fn allocate_slot(free: &mut Vec<u32>, len: usize) -> Option<u32> {
     match free.pop() {
@@ -117,26 +80,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn folding_matches_the_domain_fold_for_ascii_and_unicode() {
-        let mut buf = [0u8; 256];
-        for text in ["JDoe@Example.CO", "ÀLVARO@Example.es", "plain"] {
-            assert_eq!(folded(text, &mut buf), fold(text));
-            assert!(folds_to(text, &fold(text)));
-        }
-        assert!(!folds_to("jdoe@example.co", "jdoe@example.com"));
-        let long = "A".repeat(300);
-        assert_eq!(folded(&long, &mut buf), fold(&long));
-    }
-
-    #[test]
     fn slot_index_finds_inserted_and_forgets_removed_slots() {
         let keys = ["a", "b", "c"];
         let mut index = SlotIndex::default();
         for (slot, key) in keys.iter().enumerate() {
-            let hash = index.hash(*key);
-            index.insert(hash, slot as u32, |h, s| h.hash_one(keys[s as usize]));
+            let hash = index.hasher().text(key);
+            index.insert(hash, slot as u32, |h, s| h.text(keys[s as usize]));
         }
-        let hash_b = index.hash("b");
+        let hash_b = index.hasher().text("b");
         assert_eq!(index.find(hash_b, |s| keys[s as usize] == "b"), Some(1));
         index.remove(hash_b, 1);
         assert_eq!(index.find(hash_b, |s| keys[s as usize] == "b"), None);
