@@ -73,20 +73,24 @@ pub(super) fn render(
 
 /// The reason and the `Grant` of an allowed check; the grant's names move into it.
 fn granted(g: GrantedBy, query: &Query) -> (String, pb::Grant) {
-    let assignment_id = IdText::new(g.assignment_id.0);
-    let role_id = IdText::new(g.role_id.0);
-    let node_id = IdText::new(g.node_id.0);
+    let (assignment_id, role_id, node_id) = (
+        IdText::new(g.assignment_id.0),
+        IdText::new(g.role_id.0),
+        IdText::new(g.node_id.0),
+    );
+    let (assignment_id, role_id, node_id) =
+        (assignment_id.as_str(), role_id.as_str(), node_id.as_str());
     let reason = concat(&[
         "GRANTED: assignment ",
-        assignment_id.as_str(),
+        assignment_id,
         " gives role `",
         &g.role_name,
         "` (",
-        role_id.as_str(),
+        role_id,
         ") at node `",
         &g.node_key,
         "` (",
-        node_id.as_str(),
+        node_id,
         "), whose `",
         &g.pattern,
         "` matches `",
@@ -94,11 +98,11 @@ fn granted(g: GrantedBy, query: &Query) -> (String, pb::Grant) {
         "`",
     ]);
     let grant = pb::Grant {
-        assignment_id: assignment_id.as_str().to_owned(),
-        role_id: role_id.as_str().to_owned(),
+        assignment_id: assignment_id.to_owned(),
+        role_id: role_id.to_owned(),
         // A heap-held CompactString hands its buffer over; an inline one is copied once.
         role_name: g.role_name.into_string(),
-        node_id: node_id.as_str().to_owned(),
+        node_id: node_id.to_owned(),
         node_key: g.node_key.into_string(),
         matched_permission: g.pattern.into_string(),
     };

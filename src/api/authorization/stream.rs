@@ -26,8 +26,11 @@ pub(super) struct Answers {
     inbound: Streaming<pb::CheckRequest>,
     context: Context,
     env: EnvironmentId,
-    /// Ready once the server drains: the stream then ends, cleanly.
+    /// Ready once the server drains: the stream then ends, cleanly. Polled
+    /// (which registers the wake-up) only when the stream would wait; while
+    /// requests keep coming, `draining.has_changed()` is the cheaper look.
     drained: Pending<()>,
+    draining: watch::Receiver<bool>,
     /// An item waiting for its `min_revision`; nothing is read meanwhile.
     behind: Option<Pending<pb::CheckResponse>>,
     tally: Tally,
@@ -40,18 +43,22 @@ impl Answers {
         context: Context,
         env: EnvironmentId,
     ) -> Self {
-        let mut draining: watch::Receiver<bool> = context.draining.clone();
+        let mut draining = context.draining.clone();
+        // Draining only ever turns on, so any change from here on means drained.
+        let ended = *draining.borrow_and_update();
+        let mut drain = draining.clone();
         Self {
             inbound,
             env,
             // A dropped sender counts as drained too: the server is gone.
             drained: Box::pin(async move {
-                let _ = draining.wait_for(|d| *d).await;
+                let _ = drain.wait_for(|d| *d).await;
             }),
+            draining,
             context,
             behind: None,
             tally: Tally::default(),
-            ended: false,
+            ended,
         }
     }
 
@@ -79,11 +86,14 @@ impl Stream for Answers {
                 this.behind = None;
                 return Poll::Ready(Some(Ok(answer)));
             }
-            if this.drained.as_mut().poll(cx).is_ready() {
+            if !matches!(this.draining.has_changed(), Ok(false)) {
                 return this.end(None);
             }
             let request = match Pin::new(&mut this.inbound).poll_next(cx) {
                 Poll::Pending => {
+                    if this.drained.as_mut().poll(cx).is_ready() {
+                        return this.end(None);
+                    }
                     // Idle for now: the counters catch up.
                     this.tally.flush(&this.context.metrics);
                     return Poll::Pending;
