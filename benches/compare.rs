@@ -1,12 +1,13 @@
 //! rbacd beside Cedar (`cedar-policy`) and casbin, in one process, on the
 //! standard dataset and the same query mix: answers compared, then timed.
 //!
-//! Run: `cargo bench --bench compare` (about a minute and a half after the
-//! build). It prints how long each encoding took to build, how many queries
-//! each agreed on (it panics on the first disagreement), criterion's figures for
-//! `compare/rbacd`, `compare/cedar-sliced`, `compare/casbin-sliced` and
-//! `compare/cedar-all`, then the median ns per check of each and its ratio to
-//! rbacd's.
+//! Run: `cargo bench --bench compare` (about a minute after the build; a
+//! filter such as `-- compare/rbacd` times fewer, all are still compared). It
+//! prints how long each encoding took to build, how many queries each agreed on
+//! (it panics on the first disagreement), criterion's figures for
+//! `compare/rbacd`, `compare/cedar-sliced`, `compare/cedar-merged`,
+//! `compare/casbin-sliced` and `compare/cedar-all`, then the median ns per
+//! check of each and its ratio to rbacd's.
 //!
 //! # What each does per call, and what is built beforehand
 //!
@@ -19,24 +20,29 @@
 //!
 //! - `rbacd`: `Engine::check`, the service's own path (references, ancestor walk,
 //!   windows, status, exact and wildcard permissions).
-//! - `cedar-sliced`: nodes, users (with a `status` attribute) and role action
-//!   groups are Cedar entities, built once, so that Cedar's transitive closure
-//!   answers `resource in Node::"n"` for inheritance; one policy per assignment
-//!   carries its window as a `when` on `context.now` (see [`in_cedar`]). Per
-//!   call: build the action uid, the context (`now`, `permission`) and the
-//!   request, and hand the authorizer only the asking identity's policies (about
-//!   2 on average), the cheapest honest way to stop Cedar scanning all 20,000.
+//! - `cedar-merged` (Cedar's best here): nodes, users (with a `status`
+//!   attribute) and role action groups are Cedar entities, built once, so that
+//!   Cedar's transitive closure answers `resource in Node::"n"` for inheritance.
+//!   Each identity has one policy, `principal == User::"u"`, whose `when` is
+//!   the status check and then any of its assignments' conditions (node, role
+//!   group or `like` for a wildcard, window on `context.now`; see [`in_cedar`]).
+//!   Per call: build the action uid, the context (`now`, `permission`) and the
+//!   request, and hand the authorizer only the asking identity's policy.
+//! - `cedar-sliced`: the same, with one policy per assignment (about 2 per
+//!   identity, the node and role group in the scope); Cedar's per-policy cost
+//!   (each scope is turned into an expression, each result recorded) makes it
+//!   slower than one merged policy.
 //! - `casbin-sliced`: one enforcer per identity holding only that identity's
 //!   lines, one per (assignment, pattern of its role), about 20 on average (see
 //!   [`in_casbin`]). Per call: walk the node's ancestors into the request, and
 //!   enforce; casbin evaluates its matcher on each of the identity's lines.
-//! - `cedar-all`, for contrast: the same policies and entities, all 20,000
+//! - `cedar-all`, for contrast: `cedar-sliced`'s policies and entities, all 20,000
 //!   policies handed to the authorizer on every call, as a textbook deployment
 //!   would; agreement and timing over the first [`ALL_SAMPLE`] queries only.
 //!
-//! A textbook casbin (every assignment × pattern, 200,000 lines, in one
-//! enforcer) would be slower still and is left out: it would take about a
-//! millisecond per thousand lines per call.
+//! A textbook casbin (every identity's lines, 200,000, in one enforcer) is left
+//! out: at the 2 µs or so a line that `casbin-sliced` shows, a call would take
+//! about 0.4 s.
 
 #[path = "compare/in_casbin.rs"]
 mod in_casbin;
@@ -164,6 +170,8 @@ fn main() {
     };
     let cedar_sliced =
         |q: &CheckQuery| resolved(q, &|i, n| cedar.check_sliced(i, n, &q.permission, q.at));
+    let cedar_merged =
+        |q: &CheckQuery| resolved(q, &|i, n| cedar.check_merged(i, n, &q.permission, q.at));
     let cedar_all =
         |q: &CheckQuery| resolved(q, &|i, n| cedar.check_all(i, n, &q.permission, q.at));
     let casbin_sliced = |q: &CheckQuery| {
@@ -180,6 +188,7 @@ fn main() {
     );
     let sample = &queries[..ALL_SAMPLE];
     agree("cedar-sliced", &queries, &expected, cedar_sliced);
+    agree("cedar-merged", &queries, &expected, cedar_merged);
     agree("casbin-sliced", &queries, &expected, casbin_sliced);
     agree("cedar-all", sample, &expected[..ALL_SAMPLE], cedar_all);
 
@@ -191,9 +200,10 @@ fn main() {
         .warm_up_time(Duration::from_secs(1))
         .configure_from_args();
     let mut group = c.benchmark_group("compare");
-    let encodings: [(&str, &[CheckQuery], Check); 4] = [
+    let encodings: [(&str, &[CheckQuery], Check); 5] = [
         ("rbacd", &queries, &rbacd),
         ("cedar-sliced", &queries, &cedar_sliced),
+        ("cedar-merged", &queries, &cedar_merged),
         ("casbin-sliced", &queries, &casbin_sliced),
         ("cedar-all", sample, &cedar_all),
     ];

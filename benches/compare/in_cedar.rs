@@ -8,11 +8,14 @@
 //! hold it. A request names `Action::"<permission>"` whether or not that entity
 //! exists, so a wildcard is matched with `like` on `context.permission`.
 //!
-//! One policy per assignment, e.g.
+//! Either one policy per assignment, e.g.
 //! `permit(principal == User::"u", action in Role::Action::"Role7", resource in Node::"n")
 //!  when { principal.status == "ACTIVE" && context.now >= F && context.now < T };`
 //! (a role holding `Svc:*` gets `action` unconstrained in the scope and
-//! `&& (action in Role::Action::"Role9" || context.permission like "Svc:*")`).
+//! `&& (action in Role::Action::"Role9" || context.permission like "Svc:*")`),
+//! or one per identity: `permit(principal == User::"u", action, resource) when
+//! { principal.status == "ACTIVE" && ((resource in Node::"n" && action in
+//! Role::Action::"Role7" && context.now >= F) || (…)) };`.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -33,6 +36,8 @@ pub struct Cedar {
     slices: Vec<PolicySet>,
     /// Every policy in one set: what a textbook deployment hands the authorizer.
     all: PolicySet,
+    /// Each identity's one merged policy (none for an identity without assignments).
+    merged: Vec<PolicySet>,
     authorizer: Authorizer,
 }
 
@@ -49,6 +54,35 @@ fn quoted(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// Where and what an assignment grants, and when: `(resource in Node::"n" && action … && window)`.
+fn grant_condition(node: &str, role: &Role, a: &Assignment) -> String {
+    let group = format!("Role::Action::{}", quoted(role.name.as_str()));
+    let mut any = vec![format!("action in {group}")];
+    // `like` treats `*` as any text; valid permissions never end in `:`,
+    // so `Svc:*` here means one or more further segments, as in rbacd.
+    any.extend(
+        role.permissions
+            .iter()
+            .filter_map(|p| p.wildcard_prefix())
+            .map(|prefix| format!("context.permission like {}", quoted(&format!("{prefix}*")))),
+    );
+    let mut all = vec![format!("resource in Node::{}", quoted(node))];
+    all.push(if any.len() == 1 {
+        any.remove(0)
+    } else {
+        format!("({})", any.join(" || "))
+    });
+    if let Some(from) = a.effective_from {
+        all.push(format!("context.now >= {}", from.0));
+    }
+    if let Some(to) = a.effective_to {
+        all.push(format!("context.now < {}", to.0));
+    }
+    format!("({})", all.join(" && "))
+}
+
+/// One policy per assignment; its role's group (when it holds no wildcard) and
+/// its node go in the scope, where Cedar checks them first.
 fn policy_text(user: &str, node: &str, role: &Role, a: &Assignment) -> String {
     let group = format!("Role::Action::{}", quoted(role.name.as_str()));
     let wildcards: Vec<&str> = role
@@ -68,8 +102,6 @@ fn policy_text(user: &str, node: &str, role: &Role, a: &Assignment) -> String {
             format!("action in {group}")
         } else {
             let mut any = vec![format!("action in {group}")];
-            // `like` treats `*` as any text; valid permissions never end in `:`,
-            // so `Svc:*` here means one or more further segments, as in rbacd.
             any.extend(wildcards.iter().map(|prefix| {
                 format!("context.permission like {}", quoted(&format!("{prefix}*")))
             }));
@@ -81,6 +113,15 @@ fn policy_text(user: &str, node: &str, role: &Role, a: &Assignment) -> String {
         quoted(user),
         quoted(node),
         when.join(" && ")
+    )
+}
+
+/// One policy per identity: the status once, then any of its assignments' conditions.
+fn merged_text(user: &str, grants: &[String]) -> String {
+    format!(
+        "permit(principal == User::{}, action, resource) when {{ principal.status == \"ACTIVE\" && ({}) }};",
+        quoted(user),
+        grants.join(" || ")
     )
 }
 
@@ -153,6 +194,7 @@ impl Cedar {
             .collect();
         let roles: HashMap<_, _> = state.roles.iter().map(|r| (r.id, r)).collect();
         let mut per_identity: Vec<Vec<Policy>> = vec![Vec::new(); users.len()];
+        let mut grants: Vec<Vec<String>> = vec![Vec::new(); users.len()];
         for (n, a) in state.assignments.iter().enumerate() {
             let i = identity_index[&a.identity_id];
             let text = policy_text(
@@ -164,7 +206,24 @@ impl Cedar {
             let policy = Policy::parse(Some(PolicyId::new(format!("a{n}"))), &text)
                 .unwrap_or_else(|e| panic!("policy {text}: {e}"));
             per_identity[i].push(policy);
+            grants[i].push(grant_condition(
+                &a.node_id.0.to_string(),
+                roles[&a.role_id],
+                a,
+            ));
         }
+        let merged = grants
+            .iter()
+            .zip(&state.identities)
+            .map(|(grants, identity)| {
+                let policies = (!grants.is_empty()).then(|| {
+                    let text = merged_text(&identity.id.0.to_string(), grants);
+                    Policy::parse(Some(PolicyId::new("merged")), &text)
+                        .unwrap_or_else(|e| panic!("policy {text}: {e}"))
+                });
+                PolicySet::from_policies(policies).expect("merged")
+            })
+            .collect();
         let all = PolicySet::from_policies(per_identity.iter().flatten().cloned()).expect("all");
         let slices = per_identity
             .into_iter()
@@ -177,6 +236,7 @@ impl Cedar {
             action_type,
             slices,
             all,
+            merged,
             authorizer: Authorizer::new(),
         }
     }
@@ -222,6 +282,17 @@ impl Cedar {
         at: Timestamp,
     ) -> bool {
         self.ask(&self.slices[identity], identity, node, permission, at)
+    }
+
+    /// The asking identity's one merged policy is handed to the authorizer.
+    pub fn check_merged(
+        &self,
+        identity: usize,
+        node: usize,
+        permission: &Permission,
+        at: Timestamp,
+    ) -> bool {
+        self.ask(&self.merged[identity], identity, node, permission, at)
     }
 
     /// Every policy is handed to the authorizer.
