@@ -120,6 +120,8 @@ impl App {
         let snapshot = store.load_snapshot().await?;
         let keys = Arc::new(KeyRing::from_snapshot(&snapshot));
         let engine = Arc::new(Engine::from_snapshot(snapshot));
+        // The snapshot is gone; without this its pages stay in the process's RSS.
+        crate::memory::release_freed_memory();
         tracing::info!(
             revision = engine.applied_revision(),
             elapsed_ms = started.elapsed().as_millis() as u64,

@@ -986,3 +986,101 @@ async fn two_stores_racing_duplicate_roles_yield_one_winner() {
     assert_eq!(changes[0].revision, winner.revision);
     assert_eq!(changes[0].event, Event::RoleSaved(winner.value));
 }
+
+#[tokio::test]
+async fn a_damaged_row_fails_the_snapshot_naming_its_table_and_id() {
+    let db = TestDb::new().await;
+    let store = open(&db).await;
+    let (made, _) = provision(&store, "damaged").await;
+    use sea_orm::ConnectionTrait;
+    let raw = sea_orm::Database::connect(&db.url).await.unwrap();
+    raw.execute_unprepared("UPDATE identities SET status = 'ROBOT'")
+        .await
+        .unwrap();
+    let Err(Error::Internal(message)) = store.load_snapshot().await else {
+        panic!("a damaged status must fail the snapshot");
+    };
+    assert!(message.contains("identities"), "{message}");
+    assert!(message.contains(&made.admin.id.to_string()), "{message}");
+    assert!(message.contains("status"), "{message}");
+    if !db.is_postgres() {
+        // SQLite keeps text in an integer column: a value that does not decode.
+        raw.execute_unprepared(
+            "UPDATE identities SET status = 'ACTIVE'; UPDATE nodes SET created_at = 'yesterday'",
+        )
+        .await
+        .unwrap();
+        let Err(Error::Internal(message)) = store.load_snapshot().await else {
+            panic!("an undecodable column must fail the snapshot");
+        };
+        assert!(message.contains("nodes"), "{message}");
+        assert!(message.contains("created_at"), "{message}");
+    }
+    let _ = raw.close().await;
+}
+
+/// Snapshots taken while identities are invited with an assignment each: the
+/// identities and the assignments are read on different connections, yet every
+/// snapshot holds each identity exactly with its assignment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_taken_during_writes_are_consistent() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    };
+    let db = TestDb::new().await;
+    let store = Arc::new(open(&db).await);
+    let (made, scope) = provision(&store, "busy").await;
+    let env = scope.environment_id;
+    let reader = store
+        .create_role(scope, role("Reader", &["Docs:Read"]))
+        .await
+        .unwrap()
+        .value;
+    let done = Arc::new(AtomicBool::new(false));
+    // Writes until the snapshots are done.
+    let writer = {
+        let (store, done) = (Arc::clone(&store), Arc::clone(&done));
+        tokio::spawn(async move {
+            let mut i = 0;
+            while !done.load(Ordering::Relaxed) && i < 5000 {
+                let grant = InitialAssignment {
+                    role: RoleRef::Id(reader.id),
+                    node: NodeRef::root(),
+                    effective_from: None,
+                    effective_to: None,
+                };
+                store
+                    .invite_identity(scope, user(&format!("u{i}@example.co")), vec![grant])
+                    .await
+                    .unwrap();
+                i += 1;
+            }
+        })
+    };
+    let mut revisions = std::collections::BTreeSet::new();
+    for _ in 0..300 {
+        let snapshot = store.load_snapshot().await.unwrap();
+        let (_, s) = snapshot
+            .environments
+            .iter()
+            .find(|(e, _)| e.id == env)
+            .unwrap();
+        let mut holders: Vec<_> = s.assignments.iter().map(|a| a.identity_id).collect();
+        let mut identities: Vec<_> = s.identities.iter().map(|i| i.id).collect();
+        holders.sort();
+        identities.sort();
+        assert_eq!(holders, identities, "at revision {}", snapshot.revision);
+        assert!(identities.contains(&made.admin.id));
+        revisions.insert(snapshot.revision);
+        if revisions.len() >= 5 {
+            break;
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    writer.await.unwrap();
+    assert!(
+        revisions.len() >= 2,
+        "the snapshots saw no write: {revisions:?}"
+    );
+}

@@ -50,6 +50,13 @@ macro_rules! name_type {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// Wraps text the store itself wrote after parsing it, without checking it
+            /// again (loading millions of rows at start). Only for reading back the
+            /// store's own rows; everything else goes through [`Self::parse`].
+            pub fn from_stored_unchecked(text: String) -> Self {
+                Self(text)
+            }
         }
 
         impl TryFrom<String> for $name {

@@ -129,6 +129,13 @@ impl PermissionPattern {
         &self.0
     }
 
+    /// Wraps a pattern the store itself wrote after parsing it, without checking it
+    /// again (loading the snapshot at start). Only for reading back the store's own
+    /// rows; everything else goes through [`Self::parse`].
+    pub fn from_stored_unchecked(text: String) -> Self {
+        Self(text)
+    }
+
     /// The text before the trailing `*` (with its `:`), or `None` for a concrete permission.
     /// `*` alone has the empty prefix.
     pub fn wildcard_prefix(&self) -> Option<&str> {

@@ -1,105 +1,169 @@
 //! Loading everything the in-memory index is built from, consistently.
+//!
+//! The tables are streamed through sqlx (under SeaORM), each row decoded
+//! straight into its domain object and its environment's list, with no
+//! intermediate models. The big tables are read at the same time on separate
+//! connections whose read transactions see one committed state (see `sqlite`
+//! and `postgres`), so the snapshot is exactly one revision.
+
+mod decode;
+mod group;
+mod postgres;
+mod read;
+mod row;
+mod sqlite;
 
 use std::collections::HashMap;
 
-use sea_orm::{DbBackend, EntityTrait, IsolationLevel, TransactionTrait};
+use sea_orm::DbBackend;
 
-use super::{Store, changes, convert, entity, error, roles};
-use crate::domain::{EnvironmentId, EnvironmentState, Result, Snapshot};
+use self::{
+    decode::{
+        API_KEYS, ASSIGNMENTS, ENVIRONMENTS, IDENTITIES, NODES, ROLE_PERMISSIONS, ROLES, Table,
+    },
+    group::ByEnvironment,
+    read::{ReadTx, failed, read, read_all},
+};
+use super::Store;
+use crate::domain::{
+    EnvironmentId, EnvironmentState, Error, PermissionPattern, Result, Role, RoleId, Snapshot,
+};
+
+/// The last revision in the change log, 0 when it is empty.
+const LATEST_REVISION: &str = r#"SELECT COALESCE(MAX("revision"), 0) FROM "changes""#;
+
+/// Read transactions the snapshot is read in: the assignments, the identities, the rest.
+const READERS: usize = 3;
 
 impl Store {
-    /// Every environment's roles, identities, nodes and assignments, read in
-    /// one transaction, with the revision they include.
+    /// Every environment's roles, identities, nodes and assignments, as of one
+    /// revision, with that revision.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn load_snapshot(&self) -> Result<Snapshot> {
-        // PostgreSQL's default isolation would give each query its own snapshot.
-        let isolation = (self.db.get_database_backend() == DbBackend::Postgres)
-            .then_some(IsolationLevel::RepeatableRead);
-        let txn = self
-            .db
-            .begin_with_config(isolation, None)
-            .await
-            .map_err(error::on_query("begin a transaction"))?;
-        let revision = changes::latest_revision(&txn).await?;
-        let read = error::on_query;
-        let environments = entity::environment::Entity::find()
-            .all(&txn)
-            .await
-            .map_err(read("read environments"))?;
-        let mut states: HashMap<EnvironmentId, EnvironmentState> = HashMap::new();
-        let role_rows = entity::role::Entity::find()
-            .all(&txn)
-            .await
-            .map_err(read("read roles"))?;
-        let mut permissions = roles::permissions_of(&txn, role_rows.iter().map(|r| r.id)).await?;
-        for row in role_rows {
-            let held = permissions.remove(&row.id).unwrap_or_default();
-            let role = convert::role(row, held)?;
-            states
-                .entry(role.environment_id)
-                .or_default()
-                .roles
-                .push(role);
+        match self.db.get_database_backend() {
+            DbBackend::Sqlite => sqlite::load(self.db.get_sqlite_connection_pool()).await,
+            DbBackend::Postgres => postgres::load(self.db.get_postgres_connection_pool()).await,
+            other => Err(Error::Internal(format!("{other:?} is not supported"))),
         }
-        for row in entity::identity::Entity::find()
-            .all(&txn)
-            .await
-            .map_err(read("read identities"))?
-        {
-            let identity = convert::identity(row)?;
-            states
-                .entry(identity.environment_id)
-                .or_default()
-                .identities
-                .push(identity);
+    }
+}
+
+/// Reads every table in `txs` (all at `revision`): the assignments and the
+/// identities each in a task of their own when there are transactions for them,
+/// the rest in the first.
+async fn load<X: ReadTx>(revision: u64, txs: Vec<X>) -> Result<Snapshot> {
+    let mut txs = txs.into_iter();
+    let Some(mut rest) = txs.next() else {
+        return Err(Error::Internal("no read transaction".into()));
+    };
+    let assignments = Part::new(txs.next(), &ASSIGNMENTS, |a| a.environment_id);
+    let identities = Part::new(txs.next(), &IDENTITIES, |i| i.environment_id);
+
+    let environments = read_all(&mut rest, &ENVIRONMENTS).await?;
+    let mut permissions: HashMap<RoleId, Vec<PermissionPattern>> = HashMap::new();
+    read(&mut rest, &ROLE_PERMISSIONS, |(role, p)| {
+        permissions.entry(role).or_default().push(p)
+    })
+    .await?;
+    let mut roles = ByEnvironment::<Role>::default();
+    read(&mut rest, &ROLES, |mut r| {
+        r.permissions = permissions.remove(&r.id).unwrap_or_default();
+        roles.push(r.environment_id, r)
+    })
+    .await?;
+    let nodes = grouped(&mut rest, &NODES, |n| n.environment_id).await?;
+    let api_keys = grouped(&mut rest, &API_KEYS, |k| k.environment_id).await?;
+    let identities = identities.join(&mut rest).await?;
+    let assignments = assignments.join(&mut rest).await?;
+    finish(rest).await?;
+
+    let mut states: HashMap<EnvironmentId, EnvironmentState> = HashMap::new();
+    for (env, list) in roles.into_lists() {
+        states.entry(env).or_default().roles = list;
+    }
+    for (env, list) in nodes.into_lists() {
+        states.entry(env).or_default().nodes = list;
+    }
+    for (env, list) in api_keys.into_lists() {
+        states.entry(env).or_default().api_keys = list;
+    }
+    for (env, list) in identities.into_lists() {
+        states.entry(env).or_default().identities = list;
+    }
+    for (env, list) in assignments.into_lists() {
+        states.entry(env).or_default().assignments = list;
+    }
+    Ok(Snapshot {
+        revision,
+        environments: environments
+            .into_iter()
+            .map(|env| {
+                let state = states.remove(&env.id).unwrap_or_default();
+                (env, state)
+            })
+            .collect(),
+    })
+}
+
+/// Every row of `table`, sorted into environments.
+async fn grouped<X: ReadTx, T>(
+    tx: &mut X,
+    table: &Table<T>,
+    environment: fn(&T) -> EnvironmentId,
+) -> Result<ByEnvironment<T>> {
+    let mut by = ByEnvironment::default();
+    read(tx, table, |item| by.push(environment(&item), item)).await?;
+    Ok(by)
+}
+
+async fn finish<X: ReadTx>(tx: X) -> Result<()> {
+    tx.finish()
+        .await
+        .map_err(|e| failed("the end of the snapshot", &e))
+}
+
+/// A big table, read in a task of its own on its own transaction, or later on the first.
+enum Part<T: 'static> {
+    Spawned(Task<ByEnvironment<T>>),
+    Later(&'static Table<T>, fn(&T) -> EnvironmentId),
+}
+
+impl<T: Send + 'static> Part<T> {
+    fn new<X: ReadTx>(
+        tx: Option<X>,
+        table: &'static Table<T>,
+        environment: fn(&T) -> EnvironmentId,
+    ) -> Self {
+        match tx {
+            Some(mut tx) => Self::Spawned(Task(tokio::spawn(async move {
+                let by = grouped(&mut tx, table, environment).await?;
+                finish(tx).await.map(|()| by)
+            }))),
+            None => Self::Later(table, environment),
         }
-        for row in entity::node::Entity::find()
-            .all(&txn)
-            .await
-            .map_err(read("read nodes"))?
-        {
-            let node = convert::node(row)?;
-            states
-                .entry(node.environment_id)
-                .or_default()
-                .nodes
-                .push(node);
+    }
+
+    async fn join<X: ReadTx>(self, rest: &mut X) -> Result<ByEnvironment<T>> {
+        match self {
+            Self::Spawned(task) => task.join().await,
+            Self::Later(table, environment) => grouped(rest, table, environment).await,
         }
-        for row in entity::assignment::Entity::find()
-            .all(&txn)
+    }
+}
+
+/// A spawned task, aborted if the snapshot fails before joining it.
+struct Task<T>(tokio::task::JoinHandle<Result<T>>);
+
+impl<T> Task<T> {
+    async fn join(mut self) -> Result<T> {
+        (&mut self.0)
             .await
-            .map_err(read("read assignments"))?
-        {
-            let assignment = convert::assignment(row);
-            states
-                .entry(assignment.environment_id)
-                .or_default()
-                .assignments
-                .push(assignment);
-        }
-        for row in entity::api_key::Entity::find()
-            .all(&txn)
-            .await
-            .map_err(read("read API keys"))?
-        {
-            let key = convert::api_key(row);
-            states
-                .entry(key.environment_id)
-                .or_default()
-                .api_keys
-                .push(key);
-        }
-        txn.commit().await.map_err(read("end the snapshot"))?;
-        Ok(Snapshot {
-            revision,
-            environments: environments
-                .into_iter()
-                .map(|row| {
-                    let env = convert::environment(row);
-                    let state = states.remove(&env.id).unwrap_or_default();
-                    (env, state)
-                })
-                .collect(),
-        })
+            .map_err(|e| Error::Internal(format!("reading the snapshot failed: {e}")))?
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -83,26 +83,37 @@ pub async fn open(database_url: String) -> Result<(), String> {
     Ok(())
 }
 
-/// Where `App::open`'s time goes: the snapshot read (`Store::load_snapshot`) and
-/// the index build (`Engine::from_snapshot`), timed apart; prints them and exits.
+/// Where `App::open`'s time goes: the snapshot read (`Store::load_snapshot`), the
+/// index build (`Engine::from_snapshot`) and the release of the snapshot's freed
+/// memory, timed apart; prints them and exits.
 pub async fn breakdown(database_url: String) -> Result<(), String> {
     let store = rbacd::store::Store::connect(&database_url)
         .await
         .map_err(|e| e.to_string())?;
-    let started = Instant::now();
+    let (started, cpu_before) = (Instant::now(), cpu_time("self"));
     let snapshot = store.load_snapshot().await.map_err(|e| e.to_string())?;
     let read_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let read_cpu = cpu_time("self").saturating_sub(cpu_before);
     let after_read = memory_kib("self");
     let started = Instant::now();
     let engine: rbacd::engine::Engine = rbacd::engine::Engine::from_snapshot(snapshot);
     let build_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let build_cpu = cpu_time("self").saturating_sub(cpu_before + read_cpu);
+    let after_build = memory_kib("self");
+    let started = Instant::now();
+    rbacd::memory::release_freed_memory();
+    let trim_ms = started.elapsed().as_secs_f64() * 1000.0;
     let memory = memory_kib("self");
     println!(
         "{}",
         json!({
             "read_ms": read_ms,
             "build_ms": build_ms,
+            "trim_ms": trim_ms,
+            "read_cpu_ms": read_cpu.as_secs_f64() * 1000.0,
+            "build_cpu_ms": build_cpu.as_secs_f64() * 1000.0,
             "rss_after_read_kib": after_read.map(|m| m.0),
+            "rss_after_build_kib": after_build.map(|m| m.0),
             "rss_kib": memory.map(|m| m.0),
             "hwm_kib": memory.map(|m| m.1),
             "index_heap_bytes": engine.heap_bytes(),
@@ -123,12 +134,14 @@ async fn open_app(url: &str) -> Result<(App, Value), String> {
         .await
         .map_err(|e| format!("App::open: {e}"))?;
     let open_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let cpu_ms = cpu_time("self").as_secs_f64() * 1000.0;
     let memory = memory_kib("self");
     let index_ms = index_ms.load(Ordering::Relaxed);
     Ok((
         app,
         json!({
             "open_ms": open_ms,
+            "cpu_ms": cpu_ms,
             "index_ms": (index_ms != u64::MAX).then_some(index_ms),
             "rss_kib": memory.map(|m| m.0),
             "hwm_kib": memory.map(|m| m.1),

@@ -1,9 +1,19 @@
 //! Fresh databases for a run: a temporary SQLite file, or a uniquely named
-//! PostgreSQL database; removed (dropped) when dropped.
+//! PostgreSQL database; removed (dropped) when dropped. The large dataset can
+//! instead be kept between runs: in a named SQLite file, or in the PostgreSQL
+//! database [`KEPT_POSTGRES_DATABASE`].
 
 use std::{path::PathBuf, time::Duration};
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+};
+
+/// The PostgreSQL database the large dataset is kept in with `--keep-large-postgres`.
+pub const KEPT_POSTGRES_DATABASE: &str = "rbacd_loadgen_large";
+/// Where it is seeded first; renamed to [`KEPT_POSTGRES_DATABASE`] once complete,
+/// so an interrupted seeding is never reused.
+const SEEDING_POSTGRES_DATABASE: &str = "rbacd_loadgen_large_seeding";
 
 enum Cleanup {
     Keep,
@@ -49,6 +59,63 @@ impl FreshDb {
                 name,
             },
         })
+    }
+
+    /// The database [`KEPT_POSTGRES_DATABASE`] on the server `admin_url` names, kept
+    /// when dropped, if it exists; otherwise an empty one to seed, to be passed to
+    /// [`FreshDb::keep_seeded_postgres`] once seeded.
+    pub async fn kept_postgres(admin_url: &str) -> Result<(Self, bool), String> {
+        if database_exists(admin_url, KEPT_POSTGRES_DATABASE).await? {
+            let db = Self {
+                url: with_database(admin_url, KEPT_POSTGRES_DATABASE),
+                cleanup: Cleanup::Keep,
+            };
+            return Ok((db, true));
+        }
+        let name = SEEDING_POSTGRES_DATABASE;
+        admin_execute(
+            admin_url,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+        .await?;
+        admin_execute(admin_url, &format!("CREATE DATABASE {name}")).await?;
+        let db = Self {
+            url: with_database(admin_url, name),
+            cleanup: Cleanup::Postgres {
+                admin_url: admin_url.to_owned(),
+                name: name.to_owned(),
+            },
+        };
+        Ok((db, false))
+    }
+
+    /// Renames a seeded database from [`FreshDb::kept_postgres`] to
+    /// [`KEPT_POSTGRES_DATABASE`] and keeps it; any other database is left as it is.
+    pub async fn keep_seeded_postgres(mut self) -> Result<Self, String> {
+        let Cleanup::Postgres { admin_url, name } = &self.cleanup else {
+            return Ok(self);
+        };
+        if name != SEEDING_POSTGRES_DATABASE {
+            return Ok(self);
+        }
+        let admin_url = admin_url.clone();
+        let sql = format!("ALTER DATABASE {name} RENAME TO {KEPT_POSTGRES_DATABASE}");
+        admin_execute(&admin_url, &sql).await?;
+        self.cleanup = Cleanup::Keep;
+        self.url = with_database(&admin_url, KEPT_POSTGRES_DATABASE);
+        Ok(self)
+    }
+
+    /// Drops [`KEPT_POSTGRES_DATABASE`] (and an interrupted seeding of it) on `admin_url`'s server.
+    pub async fn drop_kept_postgres(admin_url: &str) -> Result<(), String> {
+        for name in [KEPT_POSTGRES_DATABASE, SEEDING_POSTGRES_DATABASE] {
+            admin_execute(
+                admin_url,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Bytes the database takes on disk (SQLite only).
@@ -103,15 +170,19 @@ fn with_database(url: &str, name: &str) -> String {
     format!("{head}{authority}/{name}{query}")
 }
 
-async fn admin_execute(admin_url: &str, sql: &str) -> Result<(), String> {
+async fn admin_connect(admin_url: &str) -> Result<DatabaseConnection, String> {
     let mut options = ConnectOptions::new(admin_url.to_owned());
     options
         .sqlx_logging(false)
         .max_connections(1)
         .connect_timeout(Duration::from_secs(10));
-    let db = Database::connect(options)
+    Database::connect(options)
         .await
-        .map_err(|e| format!("connect to {admin_url}: {e}"))?;
+        .map_err(|e| format!("connect to {admin_url}: {e}"))
+}
+
+async fn admin_execute(admin_url: &str, sql: &str) -> Result<(), String> {
+    let db = admin_connect(admin_url).await?;
     let done = db
         .execute_unprepared(sql)
         .await
@@ -119,4 +190,20 @@ async fn admin_execute(admin_url: &str, sql: &str) -> Result<(), String> {
         .map_err(|e| format!("`{sql}`: {e}"));
     let _ = db.close().await;
     done
+}
+
+async fn database_exists(admin_url: &str, name: &str) -> Result<bool, String> {
+    let db = admin_connect(admin_url).await?;
+    let sql = "SELECT 1 FROM pg_database WHERE datname = $1";
+    let found = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [name.into()],
+        ))
+        .await
+        .map(|row| row.is_some())
+        .map_err(|e| format!("`{sql}`: {e}"));
+    let _ = db.close().await;
+    found
 }

@@ -21,6 +21,9 @@
 //! Cold start scenarios: `cold-sqlite`, `cold-postgres` (standard dataset), and
 //! with `--large` (or named) `cold-large-sqlite`, `cold-large-postgres`: seed a
 //! fresh database, then time `App::open` in a fresh child process and read its RSS.
+//! The large dataset can be kept for the next run: `--large-sqlite-file PATH`, and
+//! `--keep-large-postgres` (database `rbacd_loadgen_large`, dropped with
+//! `--drop-large-postgres`).
 
 mod child;
 mod db;
@@ -78,7 +81,17 @@ struct Cli {
     /// (seeding it takes minutes).
     #[arg(long)]
     large_sqlite_file: Option<std::path::PathBuf>,
-    /// A PostgreSQL server to time the cold start from (a database is created and dropped).
+    /// Keep the large PostgreSQL dataset in the database `rbacd_loadgen_large` on the
+    /// `--postgres` server, and reuse it when it exists (seeding it takes minutes).
+    /// It is seeded as `rbacd_loadgen_large_seeding` and renamed once complete.
+    #[arg(long)]
+    keep_large_postgres: bool,
+    /// Drop the database `rbacd_loadgen_large` (and an interrupted seeding of it) on the
+    /// `--postgres` server before anything else, e.g. after a schema change.
+    #[arg(long)]
+    drop_large_postgres: bool,
+    /// A PostgreSQL server to time the cold start from (a database is created and
+    /// dropped, unless `--keep-large-postgres`).
     #[arg(long, env = "RBACD_TEST_DATABASE_URL")]
     postgres: Option<String>,
 }
@@ -189,6 +202,14 @@ async fn main_run(cli: &Cli) -> Result<(), String> {
     println!("# rbacd-loadgen\n");
     println!("{}", machine());
     println!("load average at start: {}\n", child::load_average());
+    if cli.drop_large_postgres {
+        let url = cli
+            .postgres
+            .as_deref()
+            .ok_or("--drop-large-postgres needs --postgres (or RBACD_TEST_DATABASE_URL)")?;
+        FreshDb::drop_kept_postgres(url).await?;
+        println!("dropped database {}\n", db::KEPT_POSTGRES_DATABASE);
+    }
 
     let grpc: Vec<&load::Scenario> = SCENARIOS.iter().filter(|s| selected(cli, s.name)).collect();
     if !grpc.is_empty() {
@@ -213,10 +234,12 @@ async fn main_run(cli: &Cli) -> Result<(), String> {
                 continue;
             }
         };
-        let kept = (!postgres && name.contains("large"))
-            .then_some(cli.large_sqlite_file.as_deref())
-            .flatten();
-        cold.push(cold_start(name, spec, pg_url, kept, rounds).await?);
+        let keep = match (name.contains("large"), pg_url, &cli.large_sqlite_file) {
+            (true, Some(_), _) if cli.keep_large_postgres => Keep::Postgres,
+            (true, None, Some(path)) => Keep::SqliteFile(path),
+            _ => Keep::Nothing,
+        };
+        cold.push(cold_start(name, spec, pg_url, keep, rounds).await?);
     }
     if !cold.is_empty() {
         print_cold(&cold);
@@ -506,24 +529,37 @@ struct Cold {
     seeding: Option<(usize, Duration, Duration)>,
     db_bytes: Option<u64>,
     open_ms: Vec<f64>,
+    /// CPU time of the opening process (all its threads; not the database server's).
+    cpu_ms: Vec<f64>,
     index_ms: Vec<f64>,
     rss_kib: Vec<f64>,
     hwm_kib: Vec<f64>,
     /// The separate run: snapshot read ms, index build ms, index heap bytes.
     breakdown: Option<(f64, f64, f64)>,
+    /// The separate run: CPU ms of the read and of the build.
+    breakdown_cpu: Option<(f64, f64)>,
+}
+
+/// Where a cold start's database is kept between runs.
+enum Keep<'a> {
+    Nothing,
+    SqliteFile(&'a std::path::Path),
+    /// In [`db::KEPT_POSTGRES_DATABASE`].
+    Postgres,
 }
 
 async fn cold_start(
     name: &'static str,
     spec: DatasetSpec,
     postgres: Option<&str>,
-    kept_file: Option<&std::path::Path>,
+    keep: Keep<'_>,
     rounds: usize,
 ) -> Result<Cold, String> {
-    let (db, existed) = match (postgres, kept_file) {
+    let (mut db, existed) = match (postgres, keep) {
+        (Some(url), Keep::Postgres) => FreshDb::kept_postgres(url).await?,
         (Some(url), _) => (FreshDb::postgres(url).await?, false),
-        (None, Some(path)) => FreshDb::kept_sqlite(path),
-        (None, None) => (FreshDb::sqlite(), false),
+        (None, Keep::SqliteFile(path)) => FreshDb::kept_sqlite(path),
+        (None, _) => (FreshDb::sqlite(), false),
     };
     let seeding = if existed {
         println!("{name}: reusing {} (seeded before)", db.url);
@@ -542,6 +578,7 @@ async fn cold_start(
             seeded.prepared_in,
             child::load_average()
         );
+        db = db.keep_seeded_postgres().await?;
         Some((seeded.rows, seeded.generated_in, seeded.written_in))
     };
     let mut cold = Cold {
@@ -550,10 +587,12 @@ async fn cold_start(
         seeding,
         db_bytes: db.size_bytes(),
         open_ms: Vec::new(),
+        cpu_ms: Vec::new(),
         index_ms: Vec::new(),
         rss_kib: Vec::new(),
         hwm_kib: Vec::new(),
         breakdown: None,
+        breakdown_cpu: None,
     };
     for round in 0..rounds {
         let opened =
@@ -567,6 +606,7 @@ async fn cold_start(
         );
         let field = |k: &str| ready[k].as_f64();
         cold.open_ms.extend(field("open_ms"));
+        cold.cpu_ms.extend(field("cpu_ms"));
         cold.index_ms.extend(field("index_ms"));
         cold.rss_kib.extend(field("rss_kib"));
         cold.hwm_kib.extend(field("hwm_kib"));
@@ -583,6 +623,9 @@ async fn cold_start(
             ready["index_heap_bytes"].as_f64()?,
         ))
     });
+    cold.breakdown_cpu = ready["read_cpu_ms"]
+        .as_f64()
+        .zip(ready["build_cpu_ms"].as_f64());
     drop(db);
     Ok(cold)
 }
@@ -590,13 +633,13 @@ async fn cold_start(
 fn print_cold(cold: &[Cold]) {
     println!("\n## Cold start\n");
     println!(
-        "| run | nodes / identities / assignments | seeding: rows, generate + write | `App::open` (median) | snapshot read + index build (in `App::open`) | separately: read / build | RSS after open (peak) | index heap per assignment | database file |"
+        "| run | nodes / identities / assignments | seeding: rows, generate + write | `App::open` (median) | its CPU | snapshot read + index build (in `App::open`) | separately: read / build (CPU) | RSS after open (peak) | index heap per assignment | database file |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for c in cold {
         let open = median(c.open_ms.clone()) / 1000.0;
         println!(
-            "| {} | {} / {} / {} | {} | {:.2} s | {:.2} s | {} | {:.0} MiB ({:.0} MiB) | {} | {} |",
+            "| {} | {} / {} / {} | {} | {:.2} s | {:.2} s | {:.2} s | {} | {:.0} MiB ({:.0} MiB) | {} | {} |",
             c.name,
             thousands(c.spec.nodes as f64),
             thousands(c.spec.identities as f64),
@@ -609,12 +652,14 @@ fn print_cold(cold: &[Cold]) {
                     write.as_secs_f64()
                 )),
             open,
+            median(c.cpu_ms.clone()) / 1000.0,
             median(c.index_ms.clone()) / 1000.0,
-            c.breakdown.map_or("—".into(), |(read, build, _)| format!(
-                "{:.2} s / {:.2} s",
-                read / 1000.0,
-                build / 1000.0
-            )),
+            c.breakdown.map_or("—".into(), |(read, build, _)| {
+                let cpu = c.breakdown_cpu.map_or(String::new(), |(r, b)| {
+                    format!(" ({:.2} s / {:.2} s)", r / 1000.0, b / 1000.0)
+                });
+                format!("{:.2} s / {:.2} s{cpu}", read / 1000.0, build / 1000.0)
+            }),
             median(c.rss_kib.clone()) / 1024.0,
             median(c.hwm_kib.clone()) / 1024.0,
             c.breakdown.map_or("—".into(), |(_, _, heap)| format!(
