@@ -25,9 +25,6 @@ COPY --from=builder /usr/local/bin/rbacd /usr/local/bin/rbacd
 # Numeric ids, so orchestrators can verify runAsNonRoot.
 USER 10001:10001
 WORKDIR /var/lib/rbacd
-# Transparent huge pages for malloc (glibc >= 2.35): on a large index each
-# check's cache misses walk fewer page tables (see BENCHMARKS.md, "In-process engine").
-ENV GLIBC_TUNABLES=glibc.malloc.hugetlb=1
 VOLUME ["/var/lib/rbacd"]
 EXPOSE 50051
 ENTRYPOINT ["/usr/local/bin/rbacd"]
