@@ -30,7 +30,8 @@
 //! (identity table, row, grant list; node table, parent chain, node row). With 4 KiB
 //! pages each miss also walks page tables; running with transparent huge pages
 //! for the heap (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1` where THP is `madvise`)
-//! cut the large check by about a third on the benchmark machine.
+//! cut the large check by about a third on the loaded benchmark machine, and made
+//! no difference on the quiet one (BENCHMARKS.md).
 //!
 //! # Concurrency
 //!
