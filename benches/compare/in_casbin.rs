@@ -21,7 +21,7 @@ use casbin::prelude::*;
 use casbin::rhai::{Array, Dynamic, ImmutableString, Map};
 use rbacd::domain::{EnvironmentState, IdentityStatus, Permission, Timestamp};
 
-use crate::resolve::Resolver;
+use crate::resolve::{Resolver, positions};
 
 const MODEL: &str = r#"
 [request_definition]
@@ -58,12 +58,7 @@ impl Casbin {
             .iter()
             .map(|n| n.id.0.to_string().into())
             .collect();
-        let identity_index: HashMap<_, _> = state
-            .identities
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (x.id, i))
-            .collect();
+        let identity_index = positions(&state.identities, |x| x.id);
         let roles: HashMap<_, _> = state.roles.iter().map(|r| (r.id, r)).collect();
         let mut rules: Vec<Vec<Vec<String>>> = vec![Vec::new(); state.identities.len()];
         for a in &state.assignments {

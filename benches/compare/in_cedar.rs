@@ -20,6 +20,7 @@
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
+use crate::resolve::positions;
 use cedar_policy::{
     Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, Policy,
     PolicyId, PolicySet, Request, RestrictedExpression,
@@ -134,12 +135,7 @@ impl Cedar {
             .iter()
             .map(|i| uid(&user_type, &i.id.0.to_string()))
             .collect();
-        let node_index: HashMap<_, _> = state
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.id, i))
-            .collect();
+        let node_index = positions(&state.nodes, |n| n.id);
         let nodes: Vec<EntityUid> = state
             .nodes
             .iter()
@@ -186,12 +182,7 @@ impl Cedar {
         }
         let entities = Entities::from_entities(entities, None).expect("entities");
 
-        let identity_index: HashMap<_, _> = state
-            .identities
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (x.id, i))
-            .collect();
+        let identity_index = positions(&state.identities, |x| x.id);
         let roles: HashMap<_, _> = state.roles.iter().map(|r| (r.id, r)).collect();
         let mut per_identity: Vec<Vec<Policy>> = vec![Vec::new(); users.len()];
         let mut grants: Vec<Vec<String>> = vec![Vec::new(); users.len()];

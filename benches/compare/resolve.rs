@@ -5,6 +5,14 @@
 use hashbrown::HashMap;
 use rbacd::domain::{EnvironmentState, IdentityId, IdentityRef, NodeId, NodeRef, fold};
 
+/// Each item's position in `items`, by `key`.
+pub fn positions<T, K: Eq + std::hash::Hash>(
+    items: &[T],
+    key: impl Fn(&T) -> K,
+) -> HashMap<K, usize> {
+    items.iter().enumerate().map(|(i, x)| (key(x), i)).collect()
+}
+
 /// The parent of the root.
 pub const NO_PARENT: u32 = u32::MAX;
 
