@@ -1,10 +1,8 @@
 //! AssignmentService end to end: every RPC, its success path and its error paths.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::*;
+use crate::support::*;
 use rbacd::proto::v1 as pb;
 use tonic::Code;
 
@@ -34,11 +32,10 @@ async fn all(server: &TestServer) -> Vec<pb::Assignment> {
 #[tokio::test]
 async fn create_and_get_assignment() {
     let server = TestServer::start().await;
-    let mut assignments = server.assignments.clone();
+    let mut assignments = server.assignments();
     let role = create_role(&server, "Wallet_Read_User", &["Wallets:Read"]).await;
     let jane = server
-        .identities
-        .clone()
+        .identities()
         .create_identity(pb::CreateIdentityRequest {
             kind: pb::IdentityKind::User.into(),
             email: "jane@example.co".into(),
@@ -142,7 +139,7 @@ async fn create_and_get_assignment() {
 #[tokio::test]
 async fn create_assignment_errors() {
     let server = TestServer::start().await;
-    let mut assignments = server.assignments.clone();
+    let mut assignments = server.assignments();
     let role = create_role(&server, "Reader", &["Docs:Read"]).await;
     let jane = create_user(&server, "jane@example.co").await;
     let docs = create_node(&server, "docs", None).await;
@@ -290,7 +287,7 @@ async fn create_assignment_errors() {
 #[tokio::test]
 async fn batch_create_is_all_or_nothing() {
     let server = TestServer::start().await;
-    let mut assignments = server.assignments.clone();
+    let mut assignments = server.assignments();
     let reader = create_role(&server, "Reader", &["Docs:Read"]).await;
     let writer = create_role(&server, "Writer", &["Docs:Write"]).await;
     let jane = create_user(&server, "jane@example.co").await;
@@ -461,7 +458,7 @@ async fn batch_create_is_all_or_nothing() {
 #[tokio::test]
 async fn list_assignments_filters_by_identity_node_role_and_state() {
     let server = TestServer::start().await;
-    let mut assignments = server.assignments.clone();
+    let mut assignments = server.assignments();
     let reader = create_role(&server, "Reader", &["Docs:Read"]).await;
     let writer = create_role(&server, "Writer", &["Docs:Write"]).await;
     let jane = create_user(&server, "jane@example.co").await;
@@ -473,8 +470,7 @@ async fn list_assignments_filters_by_identity_node_role_and_state() {
     let mut made: Vec<pb::Assignment> = Vec::new();
     let mut add = async |request: pb::CreateAssignmentRequest| {
         let a = server
-            .assignments
-            .clone()
+            .assignments()
             .create_assignment(request)
             .await
             .expect("create")
@@ -689,8 +685,7 @@ async fn list_assignments_pages_to_exhaustion() {
         v
     };
     let created = server
-        .assignments
-        .clone()
+        .assignments()
         .batch_create_assignments(pb::BatchCreateAssignmentsRequest { assignments: batch })
         .await
         .unwrap()
@@ -711,8 +706,7 @@ async fn list_assignments_pages_to_exhaustion() {
     }
     // Exactly full pages: the last page says there is no more.
     let first = server
-        .assignments
-        .clone()
+        .assignments()
         .list_assignments(pb::ListAssignmentsRequest {
             page_size: expected.len() as i32,
             ..Default::default()
@@ -800,8 +794,7 @@ async fn list_assignments_includes_inherited_ones() {
 
     // After a move, the new ancestors count.
     server
-        .nodes
-        .clone()
+        .nodes()
         .move_node(pb::MoveNodeRequest {
             node: node_by_key("team"),
             new_parent: node_by_key("elsewhere"),
@@ -817,7 +810,7 @@ async fn list_assignments_includes_inherited_ones() {
 #[tokio::test]
 async fn delete_assignment_by_id_or_triple() {
     let server = TestServer::start().await;
-    let mut assignments = server.assignments.clone();
+    let mut assignments = server.assignments();
     let role = create_role(&server, "Reader", &["Docs:Read"]).await;
     let jane = create_user(&server, "jane@example.co").await;
     let docs = create_node(&server, "docs", None).await;
@@ -963,7 +956,7 @@ async fn racing_identical_creates_yield_one_winner() {
     let node = create_node(&server, "track", None).await;
     let before = all(&server).await;
     let calls = (0..32).map(|i| {
-        let mut assignments = server.assignments.clone();
+        let mut assignments = server.assignments();
         // The same triple, named in different ways.
         let request = if i % 2 == 0 {
             assignment_request(&jane, &role, &node)
@@ -1005,7 +998,7 @@ fn timestamp(micros: i64) -> Option<prost_types::Timestamp> {
 #[tokio::test]
 async fn state_is_computed_when_read() {
     let server = TestServer::start().await;
-    let mut assignments = server.assignments.clone();
+    let mut assignments = server.assignments();
     let role = create_role(&server, "Reader", &["Docs:Read"]).await;
     let jane = create_user(&server, "jane@example.co").await;
     let docs = create_node(&server, "docs", None).await;
@@ -1016,8 +1009,7 @@ async fn state_is_computed_when_read() {
     let state_now = async || {
         let before = now_micros();
         let got = server
-            .assignments
-            .clone()
+            .assignments()
             .list_assignments(pb::ListAssignmentsRequest {
                 identity: identity_by_id(&jane.id),
                 ..Default::default()
@@ -1104,8 +1096,7 @@ async fn a_batch_of_1000_is_accepted() {
     }
     assert_eq!(batch.len(), 1000);
     let created = server
-        .assignments
-        .clone()
+        .assignments()
         .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
             assignments: batch.clone(),
         })

@@ -1,10 +1,8 @@
 //! NodeService end to end: every RPC, its success path and its error paths.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::*;
+use crate::support::*;
 use rbacd::proto::v1 as pb;
 use tonic::Code;
 
@@ -19,8 +17,7 @@ fn create_request(key: &str, parent: Option<pb::NodeRef>) -> pb::CreateNodeReque
 
 async fn get(server: &TestServer, node: Option<pb::NodeRef>) -> pb::Node {
     server
-        .nodes
-        .clone()
+        .nodes()
         .get_node(pb::GetNodeRequest { node })
         .await
         .expect("get node")
@@ -30,7 +27,7 @@ async fn get(server: &TestServer, node: Option<pb::NodeRef>) -> pb::Node {
 }
 
 async fn children(server: &TestServer, parent: Option<pb::NodeRef>) -> Vec<pb::Node> {
-    let mut client = server.nodes.clone();
+    let mut client = server.nodes();
     let mut out: Vec<pb::Node> = Vec::new();
     let mut token = String::new();
     loop {
@@ -66,7 +63,7 @@ fn set(keys: &[&str]) -> HashSet<String> {
 #[tokio::test]
 async fn create_and_get_nodes() {
     let server = TestServer::start().await;
-    let mut nodes = server.nodes.clone();
+    let mut nodes = server.nodes();
     let root = root(&server).await;
     assert_eq!(root.key, "root");
     assert_eq!(root.parent_id, "", "the root has no parent");
@@ -137,7 +134,7 @@ async fn create_and_get_nodes() {
 #[tokio::test]
 async fn create_node_errors() {
     let server = TestServer::start().await;
-    let mut nodes = server.nodes.clone();
+    let mut nodes = server.nodes();
     create_node(&server, "payments", None).await;
 
     expect_invalid(nodes.create_node(create_request("", None)).await, "key");
@@ -226,7 +223,7 @@ async fn create_node_errors() {
 #[tokio::test]
 async fn get_node_errors() {
     let server = TestServer::start().await;
-    let mut nodes = server.nodes.clone();
+    let mut nodes = server.nodes();
     expect_not_found(
         nodes
             .get_node(pb::GetNodeRequest {
@@ -261,7 +258,7 @@ async fn get_node_errors() {
 #[tokio::test]
 async fn list_nodes_lists_children_page_by_page() {
     let server = TestServer::start().await;
-    let mut nodes = server.nodes.clone();
+    let mut nodes = server.nodes();
     let top_before = children(&server, None).await;
     let mut top: HashSet<String> = keys(&top_before);
     for i in 0..5 {
@@ -339,7 +336,7 @@ async fn list_nodes_lists_children_page_by_page() {
 #[tokio::test]
 async fn move_node_moves_the_subtree_and_refuses_cycles() {
     let server = TestServer::start().await;
-    let mut nodes = server.nodes.clone();
+    let mut nodes = server.nodes();
     let a = create_node(&server, "a", None).await;
     let b = create_node(&server, "a:b", Some("a")).await;
     let c = create_node(&server, "a:b:c", Some("a:b")).await;
@@ -480,8 +477,8 @@ async fn move_node_moves_the_subtree_and_refuses_cycles() {
 #[tokio::test]
 async fn delete_node_needs_cascade_for_children() {
     let server = TestServer::start().await;
-    let mut nodes = server.nodes.clone();
-    let mut assignments = server.assignments.clone();
+    let mut nodes = server.nodes();
+    let mut assignments = server.assignments();
     let role = create_role(&server, "Reader", &["Docs:Read"]).await;
     let jane = create_user(&server, "jane@example.co").await;
     let baseline = list_all_assignments(&server, pb::ListAssignmentsRequest::default()).await;
@@ -636,7 +633,7 @@ async fn delete_node_needs_cascade_for_children() {
 async fn racing_identical_creates_yield_one_winner() {
     let server = TestServer::start().await;
     let calls = (0..32).map(|_| {
-        let mut nodes = server.nodes.clone();
+        let mut nodes = server.nodes();
         tokio::spawn(async move { nodes.create_node(create_request("contended", None)).await })
     });
     let mut ok = 0;

@@ -1,10 +1,8 @@
 //! RoleService end to end: every RPC, its success path and its error paths.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::*;
+use crate::support::*;
 use rbacd::proto::v1 as pb;
 use tonic::Code;
 
@@ -29,7 +27,7 @@ fn update_request(role: Option<pb::RoleRef>) -> pb::UpdateRoleRequest {
 #[tokio::test]
 async fn create_and_get_role() {
     let server = TestServer::start().await;
-    let mut roles = server.roles.clone();
+    let mut roles = server.roles();
 
     let created = roles
         .create_role(pb::CreateRoleRequest {
@@ -103,7 +101,7 @@ async fn create_and_get_role() {
 #[tokio::test]
 async fn create_role_refuses_bad_input() {
     let server = TestServer::start().await;
-    let mut roles = server.roles.clone();
+    let mut roles = server.roles();
 
     for bad in [
         "Wallets::Read",
@@ -186,7 +184,7 @@ async fn create_role_refuses_bad_input() {
 #[tokio::test]
 async fn role_names_are_unique_case_insensitively() {
     let server = TestServer::start().await;
-    let mut roles = server.roles.clone();
+    let mut roles = server.roles();
     let first = create_role(&server, "Wallet_Read_User", &["Wallets:Read"]).await;
 
     // Beyond ASCII too.
@@ -230,7 +228,7 @@ async fn role_names_are_unique_case_insensitively() {
 #[tokio::test]
 async fn get_role_errors() {
     let server = TestServer::start().await;
-    let mut roles = server.roles.clone();
+    let mut roles = server.roles();
     expect_not_found(
         roles
             .get_role(pb::GetRoleRequest {
@@ -279,7 +277,7 @@ async fn get_role_errors() {
 #[tokio::test]
 async fn list_roles_pages_to_exhaustion() {
     let server = TestServer::start().await;
-    let mut roles = server.roles.clone();
+    let mut roles = server.roles();
     // Whatever the environment starts with, plus what we create.
     let before = roles
         .list_roles(pb::ListRolesRequest {
@@ -381,7 +379,7 @@ async fn list_roles_pages_to_exhaustion() {
 #[tokio::test]
 async fn update_role_partially() {
     let server = TestServer::start().await;
-    let mut roles = server.roles.clone();
+    let mut roles = server.roles();
     let created = roles
         .create_role(pb::CreateRoleRequest {
             name: "Editor".into(),
@@ -525,7 +523,7 @@ async fn update_role_partially() {
 #[tokio::test]
 async fn update_role_errors() {
     let server = TestServer::start().await;
-    let mut roles = server.roles.clone();
+    let mut roles = server.roles();
     let reader = create_role(&server, "Reader", &["Docs:Read"]).await;
     let _writer = create_role(&server, "Writer", &["Docs:Write"]).await;
 
@@ -639,8 +637,8 @@ async fn update_role_errors() {
 #[tokio::test]
 async fn delete_role_needs_force_when_assigned() {
     let server = TestServer::start().await;
-    let mut roles = server.roles.clone();
-    let mut assignments = server.assignments.clone();
+    let mut roles = server.roles();
+    let mut assignments = server.assignments();
 
     // Unassigned: deleted at once.
     let lonely = create_role(&server, "Lonely", &["A:B"]).await;
@@ -758,7 +756,7 @@ async fn delete_role_needs_force_when_assigned() {
 async fn racing_identical_creates_yield_one_winner() {
     let server = TestServer::start().await;
     let calls = (0..32).map(|i| {
-        let mut roles = server.roles.clone();
+        let mut roles = server.roles();
         // The same name, in varying case.
         let name = if i % 2 == 0 { "Racer" } else { "RACER" };
         tokio::spawn(async move { roles.create_role(create_request(name, &["A:B"])).await })
@@ -778,8 +776,7 @@ async fn racing_identical_creates_yield_one_winner() {
     }
     assert_eq!((ok, exists), (1, 31));
     let listed = server
-        .roles
-        .clone()
+        .roles()
         .list_roles(pb::ListRolesRequest::default())
         .await
         .unwrap()

@@ -1,9 +1,7 @@
 //! Two processes (two `Store`s) on one database racing the same writes: the
 //! unique indexes decide, exactly one wins, the rest get ALREADY_EXISTS.
 
-mod common;
-
-use common::TestDb;
+use super::database::TestDb;
 use rbacd::domain::{
     Email, Error, Identity, IdentityKind, IdentityRef, Node, NodeKey, NodeRef, PermissionPattern,
     Role, RoleName, RoleRef,

@@ -1,11 +1,9 @@
 //! IdentityService end to end (the API-key RPCs excepted): every RPC, its
 //! success path and its error paths.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::*;
+use crate::support::*;
 use rbacd::proto::v1 as pb;
 use tonic::Code;
 
@@ -48,8 +46,7 @@ fn update(identity: Option<pb::IdentityRef>) -> pb::UpdateIdentityRequest {
 
 async fn get(server: &TestServer, identity: Option<pb::IdentityRef>) -> pb::Identity {
     server
-        .identities
-        .clone()
+        .identities()
         .get_identity(pb::GetIdentityRequest { identity })
         .await
         .expect("get identity")
@@ -61,7 +58,7 @@ async fn get(server: &TestServer, identity: Option<pb::IdentityRef>) -> pb::Iden
 #[tokio::test]
 async fn create_and_get_identity() {
     let server = TestServer::start().await;
-    let mut identities = server.identities.clone();
+    let mut identities = server.identities();
 
     let created = identities
         .create_identity(pb::CreateIdentityRequest {
@@ -147,7 +144,7 @@ async fn create_and_get_identity() {
 #[tokio::test]
 async fn create_identity_refuses_bad_input() {
     let server = TestServer::start().await;
-    let mut identities = server.identities.clone();
+    let mut identities = server.identities();
     for bad in ["jdoe", "@example.co", "jdoe@", "a@b@c", "j doe@example.co"] {
         let status = expect_invalid(identities.create_identity(user(bad)).await, "email");
         assert!(status.message().contains("email"), "{}", status.message());
@@ -196,7 +193,7 @@ async fn create_identity_refuses_bad_input() {
 #[tokio::test]
 async fn emails_and_external_ids_are_unique() {
     let server = TestServer::start().await;
-    let mut identities = server.identities.clone();
+    let mut identities = server.identities();
     let first = identities
         .create_identity(pb::CreateIdentityRequest {
             external_id: "auth0|1".into(),
@@ -263,7 +260,7 @@ async fn emails_and_external_ids_are_unique() {
 #[tokio::test]
 async fn get_identity_errors() {
     let server = TestServer::start().await;
-    let mut identities = server.identities.clone();
+    let mut identities = server.identities();
     expect_not_found(
         identities
             .get_identity(pb::GetIdentityRequest {
@@ -314,7 +311,7 @@ async fn get_identity_errors() {
 #[tokio::test]
 async fn invite_creates_identity_and_assignments_atomically() {
     let server = TestServer::start().await;
-    let mut identities = server.identities.clone();
+    let mut identities = server.identities();
     let reader = create_role(&server, "Wallet_Read_User", &["Wallets:Read"]).await;
     let writer = create_role(&server, "Wallet_Write_User", &["Wallets:Write"]).await;
     let payments = create_node(&server, "payments", None).await;
@@ -388,7 +385,7 @@ async fn invite_creates_identity_and_assignments_atomically() {
 #[tokio::test]
 async fn a_failed_invite_leaves_nothing_behind() {
     let server = TestServer::start().await;
-    let mut identities = server.identities.clone();
+    let mut identities = server.identities();
     create_role(&server, "Reader", &["Docs:Read"]).await;
     create_node(&server, "docs", None).await;
     let before = list_all_assignments(&server, pb::ListAssignmentsRequest::default()).await;
@@ -520,7 +517,7 @@ async fn a_failed_invite_leaves_nothing_behind() {
 #[tokio::test]
 async fn list_identities_filters_and_pages() {
     let server = TestServer::start().await;
-    let mut identities = server.identities.clone();
+    let mut identities = server.identities();
     let everyone_before = identities
         .list_identities(pb::ListIdentitiesRequest {
             page_size: 1000,
@@ -579,7 +576,7 @@ async fn list_identities_filters_and_pages() {
         status: pb::IdentityStatus,
         kind: pb::IdentityKind,
     ) -> Vec<pb::Identity> {
-        let mut client = server.identities.clone();
+        let mut client = server.identities();
         let mut out: Vec<pb::Identity> = Vec::new();
         let mut token = String::new();
         loop {
@@ -682,7 +679,7 @@ async fn list_identities_filters_and_pages() {
 #[tokio::test]
 async fn update_identity_changes_and_clears_fields() {
     let server = TestServer::start().await;
-    let mut identities = server.identities.clone();
+    let mut identities = server.identities();
     let created = identities
         .create_identity(pb::CreateIdentityRequest {
             external_id: "auth0|7".into(),
@@ -813,7 +810,7 @@ async fn update_identity_changes_and_clears_fields() {
 #[tokio::test]
 async fn update_identity_errors() {
     let server = TestServer::start().await;
-    let mut identities = server.identities.clone();
+    let mut identities = server.identities();
     let jane = identities
         .create_identity(pb::CreateIdentityRequest {
             external_id: "auth0|jane".into(),
@@ -902,7 +899,7 @@ async fn update_identity_errors() {
 #[tokio::test]
 async fn status_moves_between_invited_active_and_disabled() {
     let server = TestServer::start().await;
-    let mut identities = server.identities.clone();
+    let mut identities = server.identities();
     let invited = identities
         .invite_identity(invite("new@example.co", vec![]))
         .await
@@ -1033,8 +1030,8 @@ async fn status_moves_between_invited_active_and_disabled() {
 #[tokio::test]
 async fn delete_identity_removes_its_assignments() {
     let server = TestServer::start().await;
-    let mut identities = server.identities.clone();
-    let mut assignments = server.assignments.clone();
+    let mut identities = server.identities();
+    let mut assignments = server.assignments();
     let role = create_role(&server, "Reader", &["Docs:Read"]).await;
     let other_role = create_role(&server, "Writer", &["Docs:Write"]).await;
     let docs = create_node(&server, "docs", None).await;
@@ -1113,7 +1110,7 @@ async fn delete_identity_removes_its_assignments() {
 async fn racing_identical_creates_yield_one_winner() {
     let server = TestServer::start().await;
     let calls = (0..32).map(|i| {
-        let mut identities = server.identities.clone();
+        let mut identities = server.identities();
         let email = if i % 2 == 0 {
             "racer@example.co"
         } else {

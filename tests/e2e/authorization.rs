@@ -4,8 +4,6 @@
 //! ListPermissions and the paged lookups — every decision compared with an
 //! expectation computed here, directly from the decision rule of DESIGN.md.
 
-mod common;
-
 use std::{
     collections::{BTreeSet, HashMap},
     sync::{
@@ -15,17 +13,11 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use common::*;
+use crate::support::*;
 use prost::Message;
-use rbacd::proto::v1::{self as pb, authorization_service_client::AuthorizationServiceClient};
+use rbacd::proto::v1 as pb;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
-
-type Authz = AuthorizationServiceClient<Authed>;
-
-fn authz(server: &TestServer) -> Authz {
-    AuthorizationServiceClient::new(server.authed())
-}
 
 // ---------------------------------------------------------------- requests
 
@@ -147,8 +139,7 @@ fn assert_item_invalid(resp: &pb::CheckResponse, field: &str) {
 
 async fn update_permissions(server: &TestServer, role: &pb::Role, permissions: &[&str]) -> u64 {
     server
-        .roles
-        .clone()
+        .roles()
         .update_role(pb::UpdateRoleRequest {
             role: role_by_id(&role.id),
             name: None,
@@ -166,8 +157,7 @@ async fn update_permissions(server: &TestServer, role: &pb::Role, permissions: &
 
 async fn move_node(server: &TestServer, node: &str, new_parent: &str) -> u64 {
     server
-        .nodes
-        .clone()
+        .nodes()
         .move_node(pb::MoveNodeRequest {
             node: node_by_key(node),
             new_parent: node_by_key(new_parent),
@@ -179,7 +169,7 @@ async fn move_node(server: &TestServer, node: &str, new_parent: &str) -> u64 {
 }
 
 async fn set_active(server: &TestServer, identity: &pb::Identity, active: bool) -> u64 {
-    let mut identities = server.identities.clone();
+    let mut identities = server.identities();
     if active {
         identities
             .activate_identity(pb::ActivateIdentityRequest {
@@ -210,8 +200,7 @@ async fn assign_window(
     to: Option<prost_types::Timestamp>,
 ) -> pb::Assignment {
     server
-        .assignments
-        .clone()
+        .assignments()
         .create_assignment(pb::CreateAssignmentRequest {
             effective_from: from,
             effective_to: to,
@@ -243,7 +232,7 @@ fn now_micros() -> i64 {
 #[tokio::test]
 async fn a_write_is_seen_by_the_very_next_check() {
     let server = TestServer::start().await;
-    let client = authz(&server);
+    let client = server.authorization();
     let reader = create_role(&server, "Wallet_Reader", &["Wallets:Read", "Wallets:List"]).await;
     let jane = create_user(&server, "jane@example.com").await;
     let payments = create_node(&server, "payments", None).await;
@@ -259,8 +248,7 @@ async fn a_write_is_seen_by_the_very_next_check() {
     // Grant and revoke, several times: each reply is in effect for the next check.
     for _ in 0..5 {
         let created = server
-            .assignments
-            .clone()
+            .assignments()
             .create_assignment(assignment_request(&jane, &reader, &payments))
             .await
             .expect("create assignment")
@@ -274,8 +262,7 @@ async fn a_write_is_seen_by_the_very_next_check() {
         assert_eq!(grant.node_key, "payments");
 
         let deleted = server
-            .assignments
-            .clone()
+            .assignments()
             .delete_assignment(pb::DeleteAssignmentRequest {
                 id: a.id.clone(),
                 ..Default::default()
@@ -328,8 +315,7 @@ async fn a_write_is_seen_by_the_very_next_check() {
 
     // Deleting the role (force) removes its assignments.
     server
-        .roles
-        .clone()
+        .roles()
         .delete_role(pb::DeleteRoleRequest {
             role: role_by_id(&reader.id),
             force: true,
@@ -344,8 +330,7 @@ async fn a_write_is_seen_by_the_very_next_check() {
 
     // Deleting the node, then the identity: the check names what is unknown.
     server
-        .nodes
-        .clone()
+        .nodes()
         .delete_node(pb::DeleteNodeRequest {
             node: node_by_id(&wallet.id),
             cascade: false,
@@ -357,8 +342,7 @@ async fn a_write_is_seen_by_the_very_next_check() {
         pb::DecisionReason::UnknownNode,
     );
     server
-        .identities
-        .clone()
+        .identities()
         .delete_identity(pb::DeleteIdentityRequest {
             identity: identity_by_id(&jane.id),
         })
@@ -375,7 +359,7 @@ async fn a_write_is_seen_by_the_very_next_check() {
 #[tokio::test]
 async fn window_boundaries_are_exact_to_the_microsecond() {
     let server = TestServer::start().await;
-    let client = authz(&server);
+    let client = server.authorization();
     let root = root(&server).await;
     let role = create_role(&server, "Reader", &["Docs:Read"]).await;
     let both = create_user(&server, "both@example.com").await;
@@ -474,7 +458,7 @@ async fn window_boundaries_are_exact_to_the_microsecond() {
 #[tokio::test]
 async fn an_expired_assignment_never_grants() {
     let server = TestServer::start().await;
-    let client = authz(&server);
+    let client = server.authorization();
     let root = root(&server).await;
     let role = create_role(&server, "Reader", &["Docs:Read"]).await;
     let expired = create_user(&server, "expired@example.com").await;
@@ -564,7 +548,7 @@ async fn an_expired_assignment_never_grants() {
 #[tokio::test]
 async fn inheritance_and_the_nearest_grant() {
     let server = TestServer::start().await;
-    let client = authz(&server);
+    let client = server.authorization();
     let root = root(&server).await;
     let org = create_node(&server, "org", None).await;
     let team = create_node(&server, "team", Some("org")).await;
@@ -691,7 +675,7 @@ async fn inheritance_and_the_nearest_grant() {
 #[tokio::test]
 async fn trailing_star_patterns_and_star() {
     let server = TestServer::start().await;
-    let client = authz(&server);
+    let client = server.authorization();
     let root = root(&server).await;
     let wallets = create_role(&server, "WalletsAll", &["Wallets:*"]).await;
     let everything = create_role(&server, "Everything", &["*"]).await;
@@ -758,12 +742,11 @@ async fn trailing_star_patterns_and_star() {
 #[tokio::test]
 async fn denials_carry_their_reason_never_an_error_status() {
     let server = TestServer::start().await;
-    let client = authz(&server);
+    let client = server.authorization();
     let root = root(&server).await;
     let role = create_role(&server, "Reader", &["Docs:Read"]).await;
     let active = server
-        .identities
-        .clone()
+        .identities()
         .create_identity(pb::CreateIdentityRequest {
             kind: pb::IdentityKind::User.into(),
             email: "Active@Example.com".into(),
@@ -780,8 +763,7 @@ async fn denials_carry_their_reason_never_an_error_status() {
     assign(&server, &disabled, &role, &root).await;
     set_active(&server, &disabled, false).await;
     let invited = server
-        .identities
-        .clone()
+        .identities()
         .invite_identity(pb::InviteIdentityRequest {
             kind: pb::IdentityKind::User.into(),
             email: "invited@example.com".into(),
@@ -889,7 +871,7 @@ async fn denials_carry_their_reason_never_an_error_status() {
 #[tokio::test]
 async fn a_malformed_unary_check_is_invalid_argument() {
     let server = TestServer::start().await;
-    let client = authz(&server);
+    let client = server.authorization();
     let jane = create_user(&server, "jane@example.com").await;
     let good = ask_key(&jane, "Docs:Read", "root");
     let cases: Vec<(pb::CheckRequest, &str)> = vec![
@@ -989,7 +971,7 @@ async fn a_malformed_unary_check_is_invalid_argument() {
 #[tokio::test]
 async fn batch_check_decides_around_a_malformed_item() {
     let server = TestServer::start().await;
-    let client = authz(&server);
+    let client = server.authorization();
     let root = root(&server).await;
     let role = create_role(&server, "Reader", &["Docs:Read"]).await;
     let jane = create_user(&server, "jane@example.com").await;
@@ -1312,8 +1294,7 @@ async fn build_world(server: &TestServer) -> World {
     // The bootstrap admin holds `Administrator` (`*`) at the root, and so
     // shows up in every lookup of identities.
     let admin_role = server
-        .roles
-        .clone()
+        .roles()
         .get_role(pb::GetRoleRequest {
             role: role_by_name("Administrator"),
         })
@@ -1355,8 +1336,7 @@ async fn build_world(server: &TestServer) -> World {
         let email = format!("u{i}@example.com");
         let user = if i == 8 {
             server
-                .identities
-                .clone()
+                .identities()
                 .invite_identity(pb::InviteIdentityRequest {
                     kind: pb::IdentityKind::User.into(),
                     email: email.clone(),
@@ -1425,8 +1405,7 @@ async fn build_world(server: &TestServer) -> World {
         (9, "Everything", "root", None, None),
     ];
     let batch = server
-        .assignments
-        .clone()
+        .assignments()
         .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
             assignments: grants
                 .iter()
@@ -1617,7 +1596,7 @@ async fn stream_all(client: &Authz, requests: Vec<pb::CheckRequest>) -> Vec<pb::
 async fn check_stream_of_ten_thousand_with_malformed_items() {
     let server = TestServer::start().await;
     let world = build_world(&server).await;
-    let client = authz(&server);
+    let client = server.authorization();
     let cases = generate(&world, 10_000, 0x5eed_0001, "s");
     let malformed = cases
         .iter()
@@ -1662,9 +1641,9 @@ async fn concurrent_check_streams() {
     for s in 0..8u64 {
         // Half share the harness's connection, half have their own.
         let client = if s % 2 == 0 {
-            authz(&server)
+            server.authorization()
         } else {
-            AuthorizationServiceClient::new(server.connect_with_key(ADMIN_KEY).await)
+            server.connect_clients(ADMIN_KEY).await.authz
         };
         let world = Arc::clone(&world);
         tasks.push(tokio::spawn(async move {
@@ -1682,7 +1661,7 @@ async fn concurrent_check_streams() {
 #[tokio::test]
 async fn check_stream_ends_cleanly_when_the_client_half_closes() {
     let server = TestServer::start().await;
-    let client = authz(&server);
+    let client = server.authorization();
     let jane = create_user(&server, "jane@example.com").await;
 
     // No checks at all: the stream ends at once, with OK.
@@ -1719,7 +1698,7 @@ async fn check_stream_ends_cleanly_when_the_client_half_closes() {
 #[tokio::test]
 async fn check_stream_ends_cleanly_when_the_server_drains() {
     let server = TestServer::start().await;
-    let client = authz(&server);
+    let client = server.authorization();
     let jane = create_user(&server, "jane@example.com").await;
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let mut answers = client
@@ -1758,7 +1737,7 @@ async fn a_client_that_never_reads_is_held_back_and_others_are_served() {
     let role = create_role(&server, "Reader", &["Docs:Read"]).await;
     let jane = create_user(&server, "jane@example.com").await;
     assign(&server, &jane, &role, &root).await;
-    let client = authz(&server);
+    let client = server.authorization();
 
     let (tx, rx) = tokio::sync::mpsc::channel::<pb::CheckRequest>(64);
     let sent = Arc::new(AtomicUsize::new(0));
@@ -1812,7 +1791,7 @@ async fn a_client_that_never_reads_is_held_back_and_others_are_served() {
     eprintln!("the never-reading client stalled after {stalled_at} of {SENT} checks");
 
     // Meanwhile the server answers others, reads and writes, on other connections.
-    let other = AuthorizationServiceClient::new(server.connect_with_key(ADMIN_KEY).await);
+    let other = server.connect_clients(ADMIN_KEY).await.authz;
     let resp = tokio::time::timeout(
         Duration::from_secs(2),
         other.clone().check(ask_key(&jane, "Docs:Read", "root")),
@@ -1821,9 +1800,7 @@ async fn a_client_that_never_reads_is_held_back_and_others_are_served() {
     .expect("another client is answered while one does not read")
     .expect("check");
     assert_allowed(&resp.into_inner());
-    let other_roles = rbacd::proto::v1::role_service_client::RoleServiceClient::new(
-        server.connect_with_key(ADMIN_KEY).await,
-    );
+    let other_roles = server.connect_clients(ADMIN_KEY).await.roles;
     let writes = tokio::time::timeout(
         Duration::from_secs(5),
         other_roles.clone().create_role(pb::CreateRoleRequest {
@@ -1942,13 +1919,12 @@ async fn a_request_that_does_not_decode_ends_the_stream_with_its_status() {
 async fn min_revision_waits_bounded_then_unavailable() {
     let timeout = Duration::from_millis(400);
     let server = TestServer::start_with(|s| s.min_revision_timeout = timeout).await;
-    let client = authz(&server);
+    let client = server.authorization();
     let root = root(&server).await;
     let role = create_role(&server, "Reader", &["Docs:Read"]).await;
     let jane = create_user(&server, "jane@example.com").await;
     let written = server
-        .assignments
-        .clone()
+        .assignments()
         .create_assignment(assignment_request(&jane, &role, &root))
         .await
         .expect("create assignment")
@@ -2054,13 +2030,12 @@ async fn min_revision_waits_bounded_then_unavailable() {
 async fn min_revision_on_a_stream_waits_per_item_and_the_stream_goes_on() {
     let timeout = Duration::from_millis(600);
     let server = TestServer::start_with(|s| s.min_revision_timeout = timeout).await;
-    let client = authz(&server);
+    let client = server.authorization();
     let root = root(&server).await;
     let role = create_role(&server, "Reader", &["Docs:Read"]).await;
     let jane = create_user(&server, "jane@example.com").await;
     let written = server
-        .assignments
-        .clone()
+        .assignments()
         .create_assignment(assignment_request(&jane, &role, &root))
         .await
         .expect("create assignment")
@@ -2139,7 +2114,7 @@ async fn min_revision_on_a_stream_waits_per_item_and_the_stream_goes_on() {
 async fn list_permissions_is_the_exact_effective_set() {
     let server = TestServer::start().await;
     let world = build_world(&server).await;
-    let client = authz(&server);
+    let client = server.authorization();
     for who in &world.identities {
         for node in &world.nodes {
             for at in [None, Some(W0), Some(W1 - 1), Some(W1)] {
@@ -2275,7 +2250,7 @@ async fn lookup_identities_all(
 async fn lookups_page_to_exhaustion() {
     let server = TestServer::start().await;
     let world = build_world(&server).await;
-    let client = authz(&server);
+    let client = server.authorization();
     use futures::StreamExt;
     let ats = [None, Some(W0), Some(W1)];
     // Every identity, permission, subtree and moment; eight lookups at a time.
@@ -2440,7 +2415,7 @@ async fn lookups_page_to_exhaustion() {
 async fn a_batch_waits_for_min_revision_once_not_once_per_item() {
     let timeout = Duration::from_millis(300);
     let server = TestServer::start_with(|s| s.min_revision_timeout = timeout).await;
-    let client = authz(&server);
+    let client = server.authorization();
     let jane = create_user(&server, "jane@example.com").await;
     let unreachable = 1_000_000;
     let checks = vec![
