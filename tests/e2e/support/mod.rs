@@ -4,6 +4,7 @@
 
 pub mod clients;
 pub mod database;
+pub mod decision_rule;
 pub mod fixtures;
 pub mod refs;
 pub mod server;
