@@ -5,7 +5,7 @@ use proptest::test_runner::TestCaseError;
 use rbacd::domain::{IdentityRef, NodeRef, Permission, Timestamp};
 use rbacd::engine::{Denial, Engine, IndexCell, Reason};
 
-use super::reference::Rows;
+use super::decision_rule::Rows;
 
 pub struct Ask<'a> {
     pub identity: IdentityRef,

@@ -11,7 +11,7 @@ use rbacd::domain::{
     RoleName, Timestamp,
 };
 
-use super::reference::Rows;
+use super::decision_rule::Rows;
 
 /// Patterns roles may hold: exact, trailing wildcards, and `*`.
 pub const PATTERNS: &[&str] = &["A:x", "A:y", "A:x:z", "B:x", "A:*", "A:x:*", "B:*", "*"];

@@ -5,7 +5,7 @@ use super::*;
 #[tokio::test]
 async fn list_changes_returns_writes_in_revision_order_with_images() {
     let server = TestServer::start().await;
-    let client = audit(&server);
+    let client = server.audit();
     let bootstrap = list_all(&client, pb::ListChangesRequest::default()).await;
     assert!(
         bootstrap
@@ -17,8 +17,7 @@ async fn list_changes_returns_writes_in_revision_order_with_images() {
 
     let role = create_role(&server, "Auditor", &["Audit:Read"]).await;
     server
-        .roles
-        .clone()
+        .roles()
         .update_role(pb::UpdateRoleRequest {
             role: role_by_id(&role.id),
             name: Some("Auditors".into()),
@@ -28,8 +27,7 @@ async fn list_changes_returns_writes_in_revision_order_with_images() {
         .expect("rename the role");
     let node = create_node(&server, "wallet:1", None).await;
     server
-        .roles
-        .clone()
+        .roles()
         .delete_role(pb::DeleteRoleRequest {
             role: role_by_id(&role.id),
             force: false,
@@ -79,7 +77,7 @@ async fn list_changes_returns_writes_in_revision_order_with_images() {
 #[tokio::test]
 async fn list_changes_pages_to_exhaustion_without_repeats() {
     let server = TestServer::start().await;
-    let client = audit(&server);
+    let client = server.audit();
     let base = latest(&client).await;
     for i in 0..7 {
         create_role(&server, &format!("role-{i}"), &["A:B"]).await;
@@ -119,14 +117,13 @@ async fn list_changes_pages_to_exhaustion_without_repeats() {
 #[tokio::test]
 async fn list_changes_filters_by_object_kind_object_id_and_actor() {
     let server = TestServer::start().await;
-    let client = audit(&server);
+    let client = server.audit();
     let base = latest(&client).await;
     create_role(&server, "Viewer", &["Wallets:Read"]).await;
     let wallets = create_node(&server, "wallets", None).await;
     let payments = create_node(&server, "payments", None).await;
     server
-        .nodes
-        .clone()
+        .nodes()
         .move_node(pb::MoveNodeRequest {
             node: node_by_id(&wallets.id),
             new_parent: node_by_id(&payments.id),
@@ -169,10 +166,9 @@ async fn list_changes_filters_by_object_kind_object_id_and_actor() {
 #[tokio::test]
 async fn api_key_changes_never_carry_the_secret_hash() {
     let server = TestServer::start().await;
-    let client = audit(&server);
+    let client = server.audit();
     let robot = server
-        .identities
-        .clone()
+        .identities()
         .create_identity(pb::CreateIdentityRequest {
             kind: pb::IdentityKind::ServiceAccount.into(),
             external_id: "robot".into(),
@@ -184,8 +180,7 @@ async fn api_key_changes_never_carry_the_secret_hash() {
         .identity
         .expect("an identity");
     server
-        .identities
-        .clone()
+        .identities()
         .create_api_key(pb::CreateApiKeyRequest {
             identity: identity_by_id(&robot.id),
             name: "ci".into(),
@@ -216,7 +211,7 @@ async fn api_key_changes_never_carry_the_secret_hash() {
 #[tokio::test]
 async fn bad_audit_requests_are_invalid_argument() {
     let server = TestServer::start().await;
-    let client = audit(&server);
+    let client = server.audit();
     let list = |request: pb::ListChangesRequest| {
         let mut client = client.clone();
         async move { client.list_changes(request).await }

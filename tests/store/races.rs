@@ -1,58 +1,40 @@
 //! Two processes (two `Store`s) on one database racing the same writes: the
 //! unique indexes decide, exactly one wins, the rest get ALREADY_EXISTS.
 
-mod common;
+use super::*;
 
-use common::TestDb;
-use rbacd::domain::{
-    Email, Error, Identity, IdentityKind, IdentityRef, Node, NodeKey, NodeRef, PermissionPattern,
-    Role, RoleName, RoleRef,
-};
-use rbacd::store::{NewAssignment, NewIdentity, NewNode, NewRole, Scope, Store};
+#[tokio::test]
+async fn two_stores_racing_duplicate_roles_yield_one_winner() {
+    let db = TestDb::new().await;
+    let one = open(&db).await;
+    let two = Store::connect(&db.url).await.unwrap();
+    let (_, scope) = provision(&one, "race").await;
+    let stores = [&one, &two];
+    let before = one.latest_revision().await.unwrap();
 
-async fn open(db: &TestDb) -> Store {
-    let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    store
-}
-
-fn role(name: &str, permissions: &[&str]) -> NewRole {
-    NewRole {
-        name: RoleName::parse(name).unwrap(),
-        description: String::new(),
-        permissions: permissions
-            .iter()
-            .map(|p| PermissionPattern::parse(p).unwrap())
-            .collect(),
+    // Two instances, each serializing only its own writes: the index decides.
+    let results = futures::future::join_all((0..16).map(|i| {
+        let store = stores[i % 2];
+        let name = if i % 3 == 0 { "racer" } else { "Racer" };
+        async move { store.create_role(scope, role(name, &["A:B"])).await }
+    }))
+    .await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    for r in &results {
+        if let Err(e) = r {
+            assert!(matches!(e, Error::AlreadyExists(_)), "{e:?}");
+        }
     }
-}
-
-fn user(email: &str) -> NewIdentity {
-    NewIdentity {
-        kind: IdentityKind::User,
-        email: Some(Email::parse(email).unwrap()),
-        external_id: None,
-        display_name: String::new(),
-    }
-}
-
-fn node(key: &str) -> NewNode {
-    NewNode {
-        key: NodeKey::parse(key).unwrap(),
-        name: key.into(),
-        kind: String::new(),
-        parent: None,
-    }
-}
-
-fn grant(identity: &Identity, role: &Role, node: &Node) -> NewAssignment {
-    NewAssignment {
-        identity: IdentityRef::Id(identity.id),
-        role: RoleRef::Id(role.id),
-        node: NodeRef::Id(node.id),
-        effective_from: None,
-        effective_to: None,
-    }
+    let winner = results.into_iter().find_map(Result::ok).unwrap();
+    // Exactly one change row, the winner's.
+    let changes = one.changes_after(before, 100).await.unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].revision, winner.revision);
+    assert_eq!(changes[0].event, Event::RoleSaved(winner.value));
 }
 
 #[track_caller]
@@ -90,7 +72,11 @@ async fn two_stores_racing_reading_writes_yield_one_winner() {
         .await
         .unwrap()
         .value;
-    let docs = one.create_node(scope, node("docs")).await.unwrap().value;
+    let docs = one
+        .create_node(scope, node("docs", None))
+        .await
+        .unwrap()
+        .value;
 
     let results = futures::future::join_all((0..16).map(|i| {
         let store = stores[i % 2];
@@ -109,7 +95,7 @@ async fn two_stores_racing_reading_writes_yield_one_winner() {
 
     let results = futures::future::join_all((0..16).map(|i| {
         let store = stores[i % 2];
-        async move { store.create_node(scope, node("contended")).await }
+        async move { store.create_node(scope, node("contended", None)).await }
     }))
     .await;
     one_winner("nodes", &results);

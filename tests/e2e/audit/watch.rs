@@ -5,7 +5,7 @@ use super::*;
 #[tokio::test]
 async fn watch_sends_the_backlog_then_a_write_made_after_it_started() {
     let server = TestServer::start().await;
-    let client = audit(&server);
+    let client = server.audit();
     let base = latest(&client).await;
     let before = create_role(&server, "Before", &["A:B"]).await;
     let mut stream = start_watch(
@@ -37,9 +37,9 @@ async fn watch_sends_the_backlog_then_a_write_made_after_it_started() {
 #[tokio::test]
 async fn a_resumed_watch_misses_nothing_and_repeats_nothing_under_concurrent_writes() {
     let server = TestServer::start().await;
-    let client = audit(&server);
+    let client = server.audit();
     let base = latest(&client).await;
-    let roles = server.roles.clone();
+    let roles = server.roles();
     let writes = tokio::spawn(async move {
         for i in 0..50 {
             roles
@@ -101,31 +101,18 @@ async fn a_resumed_watch_misses_nothing_and_repeats_nothing_under_concurrent_wri
 #[tokio::test]
 async fn audit_shows_only_the_callers_environment() {
     let server = TestServer::start().await;
-    let client = audit(&server);
+    let client = server.audit();
     const STAGING_KEY: &str = "rbacd_test_audit_staging_key_0123456789";
-    let store = rbacd::store::Store::connect(server.database_url())
+    let staging = create_environment(&server, "staging", STAGING_KEY)
         .await
-        .expect("a second store on the same database");
-    store
-        .create_environment("staging", Some(STAGING_KEY.into()))
+        .audit;
+    let staging_changes = staging
+        .clone()
+        .list_changes(pb::ListChangesRequest::default())
         .await
-        .expect("create environment staging");
-    store.close().await;
-    let staging = AuditServiceClient::new(server.with_key(STAGING_KEY));
-    let started = std::time::Instant::now();
-    let staging_changes = loop {
-        match staging
-            .clone()
-            .list_changes(pb::ListChangesRequest::default())
-            .await
-        {
-            Ok(page) => break page.into_inner().changes,
-            Err(s) if s.code() == Code::Unauthenticated && started.elapsed() < ARRIVAL => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(s) => panic!("ListChanges in staging: {s:?}"),
-        }
-    };
+        .expect("ListChanges in staging")
+        .into_inner()
+        .changes;
     let default_changes = list_all(&client, pb::ListChangesRequest::default()).await;
     assert!(!staging_changes.is_empty());
     for change in &staging_changes {
@@ -154,7 +141,7 @@ async fn audit_shows_only_the_callers_environment() {
 #[tokio::test]
 async fn a_watch_ends_when_the_server_drains() {
     let server = TestServer::start().await;
-    let client = audit(&server);
+    let client = server.audit();
     let base = latest(&client).await;
     let mut stream = start_watch(
         &client,

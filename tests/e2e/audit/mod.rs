@@ -2,26 +2,18 @@
 //! filtered, scoped to the caller's environment; Watch delivering the backlog
 //! and then live changes, resumable without gaps or repeats.
 
-#[path = "../common/mod.rs"]
-mod common;
 mod list_changes;
 mod watch;
 
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use prost_types::value::Kind;
-use rbacd::proto::v1::{self as pb, audit_service_client::AuditServiceClient};
-use tonic::{Code, Streaming};
-
-type Audit = AuditServiceClient<Authed>;
+use rbacd::proto::v1 as pb;
+use tonic::Streaming;
 
 /// How long a test waits for a change to arrive on a Watch.
 const ARRIVAL: Duration = Duration::from_secs(10);
-
-fn audit(server: &TestServer) -> Audit {
-    AuditServiceClient::new(server.authed())
-}
 
 /// Every change matching `request` from its `after_revision`, page by page.
 async fn list_all(client: &Audit, mut request: pb::ListChangesRequest) -> Vec<pb::Change> {

@@ -6,11 +6,10 @@
 //!
 //! `PROPTEST_CASES` sets the number of cases (default 3000).
 
-#[path = "engine_properties/ask.rs"]
 mod ask;
-#[path = "engine_properties/reference.rs"]
-mod reference;
-#[path = "engine_properties/world.rs"]
+/// The one naive evaluator of the decision rule, shared with the end-to-end suite.
+#[path = "../e2e/support/decision_rule.rs"]
+mod decision_rule;
 mod world;
 
 use proptest::prelude::*;
@@ -24,7 +23,7 @@ use rbacd::domain::{
 use rbacd::engine::{DoubleBufferedIndex, Engine, IndexCell};
 
 use ask::Ask;
-use reference::Rows;
+use decision_rule::Rows;
 use world::{INSTANTS, Op, World, op};
 
 const PERMISSIONS: &[&str] = &["A:x", "A:y", "A:x:z", "B:x", "B:y", "C:q"];

@@ -1,11 +1,9 @@
 //! The client subcommands end to end: the built `rbacd` binary talking to the
 //! real server, started in-process on an ephemeral port.
 
-mod common;
-
 use std::{process::Stdio, time::Duration};
 
-use common::*;
+use crate::support::*;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -63,10 +61,10 @@ async fn run_binary(args: &[&str]) -> Run {
     }
 }
 
-/// `args` plus `--server` and `--api-key` for `server`.
-fn against<'a>(server: &'a TestServer, address: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+/// `args` plus `--server ADDRESS` and the admin's `--api-key`.
+fn against<'a>(address: &'a str, args: &[&'a str]) -> Vec<&'a str> {
     let mut all = args.to_vec();
-    all.extend(["--server", address, "--api-key", &server.api_key]);
+    all.extend(["--server", address, "--api-key", ADMIN_KEY]);
     all
 }
 
@@ -74,7 +72,7 @@ fn against<'a>(server: &'a TestServer, address: &'a str, args: &[&'a str]) -> Ve
 async fn rbacd(server: &TestServer, line: &str) -> Run {
     let address = format!("http://{}", server.addr);
     let args: Vec<&str> = line.split_whitespace().collect();
-    run_binary(&against(server, &address, &args)).await
+    run_binary(&against(&address, &args)).await
 }
 
 /// The object in `items` whose `field` is `value`.
@@ -315,7 +313,7 @@ async fn server_address_and_api_key() {
 
     // HOST:PORT without a scheme, and the key from RBACD_API_KEY.
     let mut with_env = command(&["role", "list", "--server", &address]);
-    with_env.env("RBACD_API_KEY", &server.api_key);
+    with_env.env("RBACD_API_KEY", ADMIN_KEY);
     let output = with_env.output().await.expect("run the rbacd binary");
     assert!(
         output.status.success(),
@@ -376,7 +374,7 @@ async fn changes_lists_and_follows_the_change_log() {
         "--output",
         "json",
     ];
-    let mut follower = command(&against(&server, &address, &args))
+    let mut follower = command(&against(&address, &args))
         .stdout(Stdio::piped())
         .spawn()
         .expect("start rbacd changes --follow");

@@ -1,0 +1,13 @@
+//! rbacd end to end: the real server over real gRPC on an ephemeral port, one
+//! fresh database per test (SQLite, or PostgreSQL with `RBACD_TEST_DATABASE_URL`).
+//! One module per behaviour; `support` holds the harness.
+
+mod assignments;
+mod audit;
+mod auth;
+mod authorization;
+mod cli;
+mod identities;
+mod nodes;
+mod roles;
+mod support;
