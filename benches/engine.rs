@@ -25,8 +25,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 mod cpu_clock;
 use rbacd::domain::change::{Change, Event};
 use rbacd::domain::{Assignment, AssignmentId, EnvironmentId, Snapshot};
-use rbacd::engine::dataset::{self, CheckQuery, DatasetSpec};
-use rbacd::engine::{DoubleBufferedIndex, Engine, IndexCell, LockedIndex, ShardedIndex};
+use rbacd::engine::{Engine, IndexCell, ShardedIndex};
+use rbacd_dataset::cells::{DoubleBufferedIndex, LockedIndex};
+use rbacd_dataset::{self as dataset, CheckQuery, DatasetSpec};
 
 struct Counting;
 

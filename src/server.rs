@@ -29,7 +29,7 @@ use crate::{
 };
 
 /// Environment created, with an admin key, on first start against an empty database.
-pub const DEFAULT_ENVIRONMENT: &str = "default";
+const DEFAULT_ENVIRONMENT: &str = "default";
 /// How often the database is pinged for the health status.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 const SERVICES: &[&str] = &[

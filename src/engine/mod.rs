@@ -36,16 +36,17 @@
 //! # Concurrency
 //!
 //! One writer applies changes while any number of threads check. Three ways of
-//! sharing the indexes were built ([`IndexCell`]) and measured with
+//! sharing the indexes were built ([`IndexCell`]; the two not chosen live in
+//! `rbacd-dataset`) and measured with
 //! `cargo bench --bench engine -- cells/` (64 cache-resident queries, so the cost
 //! of entering a read stands out; ns per check per thread, medians of 5 interleaved
 //! runs on the 2-core machine while other builds kept it loaded):
 //!
 //! | design | 1 thread | 2 threads | 2 threads + writer (20k events/s) | memory |
 //! |---|---|---|---|---|
-//! | [`LockedIndex`]: one `parking_lot::RwLock` | 177 | 225 | 242 | 1× |
+//! | `LockedIndex`: one `parking_lot::RwLock` | 177 | 225 | 242 | 1× |
 //! | [`ShardedIndex`]: a read lock striped per thread | 165 | 160 | 201 | 1× |
-//! | [`DoubleBufferedIndex`]: two copies behind an `ArcSwap` | 155 | 160 | 158 | 2× |
+//! | `DoubleBufferedIndex`: two copies behind an `ArcSwap` | 155 | 160 | 158 | 2× |
 //!
 //! Instructions per check (cachegrind, standard dataset, full query mix) differ by
 //! about 5% (the single lock ~50 fewer, the other two alike; 963 in all for the
@@ -76,9 +77,6 @@ mod cell;
 mod decision;
 mod index;
 
-#[doc(hidden)]
-pub mod dataset;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -91,7 +89,7 @@ use crate::domain::{
     Snapshot, Timestamp,
 };
 
-pub use cell::{DoubleBufferedIndex, IndexCell, Indexes, LockedIndex, ShardedIndex};
+pub use cell::{IndexCell, Indexes, ShardedIndex};
 pub use decision::{Decision, Denial, GrantedBy, IdentityEntry, NodeEntry, Page, Reason};
 pub use index::EnvIndex;
 

@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod assignments;
+mod bulk;
 mod changes;
 mod convert;
 mod entity;

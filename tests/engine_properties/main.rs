@@ -20,7 +20,8 @@ use rbacd::domain::{
     Email, Environment, EnvironmentState, IdentityId, IdentityRef, NodeKey, NodeRef, Permission,
     Snapshot, Timestamp,
 };
-use rbacd::engine::{DoubleBufferedIndex, Engine, IndexCell};
+use rbacd::engine::{Engine, IndexCell};
+use rbacd_dataset::cells::DoubleBufferedIndex;
 
 use ask::Ask;
 use decision_rule::Rows;

@@ -1,7 +1,7 @@
 //! rbacd beside Cedar (`cedar-policy`) and casbin, in one process, on the
 //! standard dataset and the same query mix: answers compared, then timed.
 //!
-//! Run: `cargo bench --bench compare` (about a minute after the build; a
+//! Run: `cargo bench -p rbacd-compare` (about a minute after the build; a
 //! filter such as `-- compare/rbacd` times fewer, all are still compared). It
 //! prints how long each encoding took to build, how many queries each agreed on
 //! (it panics on the first disagreement), criterion's figures for
@@ -57,7 +57,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::Criterion;
 use rbacd::engine::Engine;
-use rbacd::engine::dataset::{self, CheckQuery, DatasetSpec};
+use rbacd_dataset::{self as dataset, CheckQuery, DatasetSpec};
 
 use in_casbin::Casbin;
 use in_cedar::Cedar;

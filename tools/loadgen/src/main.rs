@@ -2,10 +2,10 @@
 //! server speaking the same proto, and rbacd's cold start.
 //!
 //! ```text
-//! cargo run --release --bin rbacd-loadgen -- --rounds 3            # everything but the large dataset
-//! cargo run --release --bin rbacd-loadgen -- --quick               # smoke run, ~1 s per run
-//! cargo run --release --bin rbacd-loadgen -- --scenario stream,unary-c32
-//! cargo run --release --bin rbacd-loadgen -- --scenario cold --large --postgres postgres://postgres@127.0.0.1:5432/test
+//! cargo run -p rbacd-loadgen --release -- --rounds 3            # everything but the large dataset
+//! cargo run -p rbacd-loadgen --release -- --quick               # smoke run, ~1 s per run
+//! cargo run -p rbacd-loadgen --release -- --scenario stream,unary-c32
+//! cargo run -p rbacd-loadgen --release -- --scenario cold --large --postgres postgres://postgres@127.0.0.1:5432/test
 //! ```
 //!
 //! gRPC scenarios (`--scenario` takes names or parts of names, comma-separated):
@@ -29,16 +29,17 @@ mod child;
 mod db;
 mod load;
 mod noop;
+mod query;
 mod seed;
 
 use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use clap::{Parser, Subcommand};
-use rbacd::engine::dataset::DatasetSpec;
+use rbacd_dataset::DatasetSpec;
+use rbacd_testkit::FreshDb;
 
 use crate::{
     child::ChildProcess,
-    db::FreshDb,
     load::{Kind, Plan, RunResult, SCENARIOS, Workload},
 };
 
@@ -73,8 +74,9 @@ struct Cli {
     /// identities, 5,000,000 assignments); seeding it takes minutes.
     #[arg(long)]
     large: bool,
-    /// Diagnostic: the no-op answers CheckStream as rbacd does, from a spawned
-    /// task through a bounded queue, instead of mapping the request stream.
+    /// Diagnostic: the no-op answers CheckStream from a spawned task through a
+    /// bounded queue (rbacd's design before `fd4051b`), instead of mapping the
+    /// request stream as rbacd now does.
     #[arg(long)]
     noop_spawned_stream: bool,
     /// Keep the large SQLite dataset in this file, and reuse it when it exists
@@ -207,7 +209,7 @@ async fn main_run(cli: &Cli) -> Result<(), String> {
             .postgres
             .as_deref()
             .ok_or("--drop-large-postgres needs --postgres (or RBACD_TEST_DATABASE_URL)")?;
-        FreshDb::drop_kept_postgres(url).await?;
+        db::drop_kept_postgres(url).await?;
         println!("dropped database {}\n", db::KEPT_POSTGRES_DATABASE);
     }
 
@@ -286,10 +288,10 @@ async fn grpc_bench(
     rounds: usize,
 ) -> Result<(), String> {
     let db = FreshDb::sqlite();
-    let seeded = seed::seed(&db.url, DatasetSpec::STANDARD, cli.queries.max(100), true).await?;
+    let seeded = seed::seed(db.url(), DatasetSpec::STANDARD, cli.queries.max(100), true).await?;
     println!(
-        "seeded the standard dataset into SQLite: {} rows, generated in {:.2?}, written in {:.2?}",
-        seeded.rows, seeded.generated_in, seeded.written_in
+        "seeded the standard dataset into SQLite: {} objects, generated in {:.2?}, written in {:.2?}",
+        seeded.objects, seeded.generated_in, seeded.written_in
     );
     let workload = Arc::new(Workload::new(&seeded, 100));
     let args = ["serve".into(), "--database-url".into(), seeded.url.clone()];
@@ -524,8 +526,8 @@ fn print_grpc(
 struct Cold {
     name: &'static str,
     spec: DatasetSpec,
-    /// Rows written and the time to generate and to write them; `None` when an
-    /// existing file was reused.
+    /// Objects written and the time to generate and to write them; `None` when an
+    /// existing database was reused.
     seeding: Option<(usize, Duration, Duration)>,
     db_bytes: Option<u64>,
     open_ms: Vec<f64>,
@@ -556,36 +558,38 @@ async fn cold_start(
     rounds: usize,
 ) -> Result<Cold, String> {
     let (mut db, existed) = match (postgres, keep) {
-        (Some(url), Keep::Postgres) => FreshDb::kept_postgres(url).await?,
+        (Some(url), Keep::Postgres) => db::kept_postgres(url).await?,
         (Some(url), _) => (FreshDb::postgres(url).await?, false),
-        (None, Keep::SqliteFile(path)) => FreshDb::kept_sqlite(path),
+        (None, Keep::SqliteFile(path)) => db::kept_sqlite(path),
         (None, _) => (FreshDb::sqlite(), false),
     };
     let seeding = if existed {
-        println!("{name}: reusing {} (seeded before)", db.url);
+        println!("{name}: reusing {} (seeded before)", db.url());
         None
     } else {
         println!(
             "{name}: seeding {} nodes, {} identities, {} roles, {} assignments …",
             spec.nodes, spec.identities, spec.roles, spec.assignments
         );
-        let seeded = seed::seed(&db.url, spec, 0, false).await?;
+        let seeded = seed::seed(db.url(), spec, 0, false).await?;
         println!(
-            "{name}: {} rows generated in {:.2?}, written in {:.2?} (of which migrations and environment {:.2?}); load {}",
-            seeded.rows,
+            "{name}: {} objects generated in {:.2?}, written in {:.2?} (of which migrations and environment {:.2?}); load {}",
+            seeded.objects,
             seeded.generated_in,
             seeded.written_in,
             seeded.prepared_in,
             child::load_average()
         );
-        db = db.keep_seeded_postgres().await?;
-        Some((seeded.rows, seeded.generated_in, seeded.written_in))
+        if let Some(url) = postgres {
+            db = db::keep_seeded_postgres(db, url).await?;
+        }
+        Some((seeded.objects, seeded.generated_in, seeded.written_in))
     };
     let mut cold = Cold {
         name,
         spec,
         seeding,
-        db_bytes: db.size_bytes(),
+        db_bytes: db::size_bytes(&db),
         open_ms: Vec::new(),
         cpu_ms: Vec::new(),
         index_ms: Vec::new(),
@@ -596,7 +600,8 @@ async fn cold_start(
     };
     for round in 0..rounds {
         let opened =
-            ChildProcess::start(&["open".into(), "--database-url".into(), db.url.clone()]).await?;
+            ChildProcess::start(&["open".into(), "--database-url".into(), db.url().to_owned()])
+                .await?;
         let ready = opened.ready.clone();
         opened.stop().await;
         println!(
@@ -611,8 +616,12 @@ async fn cold_start(
         cold.rss_kib.extend(field("rss_kib"));
         cold.hwm_kib.extend(field("hwm_kib"));
     }
-    let split =
-        ChildProcess::start(&["breakdown".into(), "--database-url".into(), db.url.clone()]).await?;
+    let split = ChildProcess::start(&[
+        "breakdown".into(),
+        "--database-url".into(),
+        db.url().to_owned(),
+    ])
+    .await?;
     let ready = split.ready.clone();
     split.stop().await;
     println!("{name}: snapshot read and index build apart: {ready}");
@@ -633,7 +642,7 @@ async fn cold_start(
 fn print_cold(cold: &[Cold]) {
     println!("\n## Cold start\n");
     println!(
-        "| run | nodes / identities / assignments | seeding: rows, generate + write | `App::open` (median) | its CPU | snapshot read + index build (in `App::open`) | separately: read / build (CPU) | RSS after open (peak) | index heap per assignment | database file |"
+        "| run | nodes / identities / assignments | seeding: objects, generate + write | `App::open` (median) | its CPU | snapshot read + index build (in `App::open`) | separately: read / build (CPU) | RSS after open (peak) | index heap per assignment | database file |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for c in cold {
@@ -645,9 +654,9 @@ fn print_cold(cold: &[Cold]) {
             thousands(c.spec.identities as f64),
             thousands(c.spec.assignments as f64),
             c.seeding
-                .map_or("reused".into(), |(rows, generate, write)| format!(
+                .map_or("reused".into(), |(objects, generate, write)| format!(
                     "{}, {:.1} s + {:.1} s",
-                    thousands(rows as f64),
+                    thousands(objects as f64),
                     generate.as_secs_f64(),
                     write.as_secs_f64()
                 )),

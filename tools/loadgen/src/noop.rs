@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status, Streaming};
 pub struct Noop {
     template: pb::CheckResponse,
     /// Answer CheckStream from a spawned task through a bounded queue, as rbacd
-    /// does, instead of mapping the request stream (a diagnostic variant).
+    /// did before `fd4051b`, instead of mapping the request stream (a diagnostic).
     spawned_stream: bool,
 }
 

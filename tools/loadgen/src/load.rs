@@ -13,13 +13,9 @@ use std::{
 use prost::Message;
 use rbacd::engine::Engine;
 use rbacd::proto::v1::{self as pb, authorization_service_client::AuthorizationServiceClient};
+use rbacd_testkit::{ApiKey, Authed};
 use tokio::{sync::Semaphore, task::JoinHandle};
-use tonic::{
-    Request, Status,
-    metadata::{Ascii, MetadataValue},
-    service::{Interceptor, interceptor::InterceptedService},
-    transport::Channel,
-};
+use tonic::transport::Channel;
 
 use crate::{child::cpu_time, seed::Seeded};
 
@@ -28,18 +24,7 @@ const MAX_CHECKS_PER_RUN: u64 = 200_000_000;
 /// Time a run may take past its duration to wind down (in-flight answers, stream ends).
 const WIND_DOWN: Duration = Duration::from_secs(30);
 
-/// Sends the API key as `x-api-key` on every call.
-#[derive(Clone)]
-pub struct ApiKey(MetadataValue<Ascii>);
-
-impl Interceptor for ApiKey {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request.metadata_mut().insert("x-api-key", self.0.clone());
-        Ok(request)
-    }
-}
-
-pub type Client = AuthorizationServiceClient<InterceptedService<Channel, ApiKey>>;
+pub type Client = AuthorizationServiceClient<Authed>;
 
 /// A client on a new connection to `addr`.
 pub async fn connect(addr: SocketAddr) -> Result<Client, String> {
@@ -49,15 +34,8 @@ pub async fn connect(addr: SocketAddr) -> Result<Client, String> {
         .connect()
         .await
         .map_err(|e| format!("connect to {addr}: {e}"))?;
-    let key = ApiKey(
-        crate::seed::API_KEY
-            .parse()
-            .map_err(|_| "the API key is not ASCII")?,
-    );
-    Ok(
-        AuthorizationServiceClient::new(InterceptedService::new(channel, key))
-            .max_decoding_message_size(64 << 20),
-    )
+    let key = ApiKey::new(crate::seed::API_KEY)?;
+    Ok(AuthorizationServiceClient::new(key.on(channel)).max_decoding_message_size(64 << 20))
 }
 
 /// What a scenario sends.
@@ -131,7 +109,7 @@ impl Workload {
             .queries
             .iter()
             .enumerate()
-            .map(|(i, q)| crate::seed::request(q, format!("q{i}")))
+            .map(|(i, q)| crate::query::request(q, format!("q{i}")))
             .collect();
         let batches = requests
             .chunks_exact(batch_size)

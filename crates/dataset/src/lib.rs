@@ -1,12 +1,15 @@
 //! Deterministic synthetic environments and check queries, for the benches and
-//! load generators: a tree of given size and depth, roles of exact and wildcard
+//! load generator: a tree of given size and depth, roles of exact and wildcard
 //! permissions, identities with mixed statuses and handles, and assignments
-//! (some with windows) at every level.
+//! (some with windows) at every level. Also the index designs the service did
+//! not choose ([`cells`]).
+
+pub mod cells;
 
 use hashbrown::HashSet;
 use uuid::Uuid;
 
-use crate::domain::{
+use rbacd::domain::{
     Assignment, AssignmentId, Email, Environment, EnvironmentId, EnvironmentState, ExternalId,
     Identity, IdentityId, IdentityKind, IdentityRef, IdentityStatus, Node, NodeId, NodeKey,
     NodeRef, Permission, PermissionPattern, ROOT_NODE_KEY, Role, RoleId, RoleName, Snapshot,

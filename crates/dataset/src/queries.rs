@@ -6,7 +6,7 @@
 use hashbrown::HashMap;
 
 use super::{CheckQuery, NOW, Rng};
-use crate::domain::{
+use rbacd::domain::{
     Email, EnvironmentState, IdentityRef, NodeKey, NodeRef, Permission, PermissionPattern,
 };
 
@@ -80,7 +80,7 @@ fn concrete(rng: &mut Rng, pattern: &PermissionPattern) -> String {
     }
 }
 
-fn identity_ref(rng: &mut Rng, identity: &crate::domain::Identity) -> IdentityRef {
+fn identity_ref(rng: &mut Rng, identity: &rbacd::domain::Identity) -> IdentityRef {
     match (rng.below(10), &identity.email, &identity.external_id) {
         (0..=2, Some(email), _) => {
             let text = if rng.chance(50) {
@@ -95,7 +95,7 @@ fn identity_ref(rng: &mut Rng, identity: &crate::domain::Identity) -> IdentityRe
     }
 }
 
-fn node_ref(rng: &mut Rng, node: &crate::domain::Node) -> NodeRef {
+fn node_ref(rng: &mut Rng, node: &rbacd::domain::Node) -> NodeRef {
     if rng.chance(50) {
         NodeRef::Id(node.id)
     } else {

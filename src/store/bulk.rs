@@ -1,0 +1,288 @@
+//! Loading many objects into an environment at once, for the load generator
+//! and restores: multi-row INSERTs in large write transactions.
+//!
+//! Each object gets its change row, as a single create would write it (action
+//! `BulkLoad`, no actor): the log stays the one source followers apply, so an
+//! instance following the database sees the loaded objects as any others.
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, DatabaseTransaction, EntityTrait, Iterable, Set,
+};
+
+use super::{
+    Scope, Store, Written,
+    changes::latest_revision,
+    entity::{assignment, change, environment, identity, node, role, role_permission},
+    error,
+};
+use crate::domain::{
+    Assignment, Email, EnvironmentId, EnvironmentState, Error, Identity, Node, Result, Role,
+    Timestamp, change::Event,
+};
+
+/// The action of every change row a bulk load writes.
+const BULK_LOAD_ACTION: &str = "BulkLoad";
+/// Bound values in one INSERT: under SQLite's 32,766 and PostgreSQL's 65,535.
+const VALUES_PER_STATEMENT: usize = 30_000;
+/// Objects per write transaction.
+const OBJECTS_PER_TRANSACTION: usize = 100_000;
+
+/// A slice of objects of one kind.
+#[derive(Clone, Copy)]
+enum Batch<'a> {
+    Roles(&'a [Role]),
+    Identities(&'a [Identity]),
+    Nodes(&'a [Node]),
+    Assignments(&'a [Assignment]),
+}
+
+impl Store {
+    /// Inserts `state`'s roles, identities, nodes and assignments into the
+    /// existing environment `env`, in that order, with a change row each;
+    /// returns how many objects were loaded and the last revision written.
+    ///
+    /// Every object must belong to `env`; nodes must come parents first, each
+    /// under the environment's root or a node loaded before it (the root exists
+    /// already); API keys are not loaded. Objects keep their ids and times. Each
+    /// transaction commits on its own: a failure leaves the batches before it.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn bulk_load(
+        &self,
+        env: EnvironmentId,
+        state: &EnvironmentState,
+    ) -> Result<Written<usize>> {
+        refuse_unloadable(env, state)?;
+        environment::Entity::find_by_id(env.0)
+            .one(&self.db)
+            .await
+            .map_err(error::on_query("find the environment"))?
+            .ok_or_else(|| Error::NotFound(format!("environment {env} does not exist")))?;
+        let scope = Scope {
+            environment_id: env,
+            actor: None,
+        };
+        let mut revision = None;
+        let mut loaded = 0;
+        for kind in [
+            Batch::Roles(&state.roles),
+            Batch::Identities(&state.identities),
+            Batch::Nodes(&state.nodes),
+            Batch::Assignments(&state.assignments),
+        ] {
+            for batch in kind.chunks(OBJECTS_PER_TRANSACTION) {
+                let tx = self.begin_write(scope).await?;
+                batch.insert(&tx.txn).await?;
+                let changes = batch.events().map(|event| change_row(env, tx.now, event));
+                insert_rows(&tx.txn, changes, "record the changes").await?;
+                revision = Some(latest_revision(&tx.txn).await?);
+                tx.txn
+                    .commit()
+                    .await
+                    .map_err(error::on_query("commit the transaction"))?;
+                loaded += batch.len();
+            }
+        }
+        let revision = match revision {
+            Some(revision) => revision,
+            None => self.latest_revision().await?,
+        };
+        Ok(Written {
+            value: loaded,
+            revision,
+        })
+    }
+}
+
+fn refuse_unloadable(env: EnvironmentId, state: &EnvironmentState) -> Result<()> {
+    let invalid = |field: &str, description: &str| Err(Error::invalid(field, description));
+    let foreign = |field: &str| invalid(field, "belongs to another environment");
+    if !state.api_keys.is_empty() {
+        return invalid("api_keys", "a bulk load takes no API keys");
+    }
+    if let Some(i) = state.roles.iter().position(|r| r.environment_id != env) {
+        return foreign(&format!("roles[{i}]"));
+    }
+    if let Some(i) = state
+        .identities
+        .iter()
+        .position(|x| x.environment_id != env)
+    {
+        return foreign(&format!("identities[{i}]"));
+    }
+    if let Some(i) = state.nodes.iter().position(|n| n.environment_id != env) {
+        return foreign(&format!("nodes[{i}]"));
+    }
+    if let Some(i) = state.nodes.iter().position(|n| n.parent_id.is_none()) {
+        return invalid(
+            &format!("nodes[{i}].parent_id"),
+            "the environment has its root already: give every node a parent",
+        );
+    }
+    if let Some(i) = state
+        .assignments
+        .iter()
+        .position(|a| a.environment_id != env)
+    {
+        return foreign(&format!("assignments[{i}]"));
+    }
+    Ok(())
+}
+
+impl<'a> Batch<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Self::Roles(x) => x.len(),
+            Self::Identities(x) => x.len(),
+            Self::Nodes(x) => x.len(),
+            Self::Assignments(x) => x.len(),
+        }
+    }
+
+    /// The batch in slices of at most `size` objects.
+    fn chunks(self, size: usize) -> impl Iterator<Item = Batch<'a>> {
+        let starts = (0..self.len()).step_by(size);
+        starts.map(move |start| {
+            let end = (start + size).min(self.len());
+            match self {
+                Self::Roles(x) => Self::Roles(&x[start..end]),
+                Self::Identities(x) => Self::Identities(&x[start..end]),
+                Self::Nodes(x) => Self::Nodes(&x[start..end]),
+                Self::Assignments(x) => Self::Assignments(&x[start..end]),
+            }
+        })
+    }
+
+    async fn insert(&self, txn: &DatabaseTransaction) -> Result<()> {
+        match self {
+            Self::Roles(roles) => {
+                insert_rows(txn, roles.iter().map(role_row), "store the roles").await?;
+                let permissions = roles.iter().flat_map(permission_rows);
+                insert_rows(txn, permissions, "store the roles' permissions").await
+            }
+            Self::Identities(x) => {
+                insert_rows(txn, x.iter().map(identity_row), "store the identities").await
+            }
+            Self::Nodes(x) => insert_rows(txn, x.iter().map(node_row), "store the nodes").await,
+            Self::Assignments(x) => {
+                insert_rows(txn, x.iter().map(assignment_row), "store the assignments").await
+            }
+        }
+    }
+
+    /// The event a single create of each object records.
+    fn events(self) -> Box<dyn Iterator<Item = Event> + 'a> {
+        match self {
+            Self::Roles(x) => Box::new(x.iter().cloned().map(Event::RoleSaved)),
+            Self::Identities(x) => Box::new(x.iter().cloned().map(Event::IdentitySaved)),
+            Self::Nodes(x) => Box::new(x.iter().cloned().map(Event::NodeSaved)),
+            Self::Assignments(x) => Box::new(x.iter().cloned().map(Event::AssignmentCreated)),
+        }
+    }
+}
+
+/// Inserts `rows` in multi-row statements, as many as fit in one.
+async fn insert_rows<A>(
+    txn: &DatabaseTransaction,
+    rows: impl Iterator<Item = A>,
+    doing: &'static str,
+) -> Result<()>
+where
+    A: ActiveModelTrait + Send,
+{
+    let columns = <A::Entity as EntityTrait>::Column::iter().count();
+    let per_statement = VALUES_PER_STATEMENT / columns.max(1);
+    let mut rows = rows.peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
+        A::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await
+            .map_err(error::on_write(doing, || {
+                "an object of the bulk load already exists (its id, or a role name, \
+                 email, external id or node key in use)"
+                    .to_owned()
+            }))?;
+    }
+    Ok(())
+}
+
+fn change_row(env: EnvironmentId, now: Timestamp, event: Event) -> change::ActiveModel {
+    change::ActiveModel {
+        revision: NotSet,
+        environment_id: Set(env.0),
+        at: Set(now.micros()),
+        actor_id: Set(None),
+        action: Set(BULK_LOAD_ACTION.to_owned()),
+        object_kind: Set(event.object_kind().as_str().to_owned()),
+        object_id: Set(event.object_id()),
+        before: Set(None),
+        after: Set(event.after().map(|v| v.to_string())),
+    }
+}
+
+fn role_row(r: &Role) -> role::ActiveModel {
+    role::ActiveModel {
+        id: Set(r.id.0),
+        environment_id: Set(r.environment_id.0),
+        name: Set(r.name.to_string()),
+        name_folded: Set(r.name.folded()),
+        description: Set(r.description.clone()),
+        created_at: Set(r.created_at.micros()),
+        updated_at: Set(r.updated_at.micros()),
+    }
+}
+
+fn permission_rows(r: &Role) -> impl Iterator<Item = role_permission::ActiveModel> + '_ {
+    r.permissions
+        .iter()
+        .enumerate()
+        .map(|(i, p)| role_permission::ActiveModel {
+            role_id: Set(r.id.0),
+            position: Set(i as i32),
+            permission: Set(p.as_str().to_owned()),
+        })
+}
+
+fn identity_row(i: &Identity) -> identity::ActiveModel {
+    identity::ActiveModel {
+        id: Set(i.id.0),
+        environment_id: Set(i.environment_id.0),
+        kind: Set(i.kind.as_str().to_owned()),
+        status: Set(i.status.as_str().to_owned()),
+        email: Set(i.email.as_ref().map(|e| e.to_string())),
+        email_folded: Set(i.email.as_ref().map(Email::folded)),
+        external_id: Set(i.external_id.as_ref().map(|e| e.to_string())),
+        display_name: Set(i.display_name.clone()),
+        created_at: Set(i.created_at.micros()),
+        updated_at: Set(i.updated_at.micros()),
+    }
+}
+
+fn node_row(n: &Node) -> node::ActiveModel {
+    node::ActiveModel {
+        id: Set(n.id.0),
+        environment_id: Set(n.environment_id.0),
+        key: Set(n.key.to_string()),
+        name: Set(n.name.clone()),
+        kind: Set(n.kind.clone()),
+        parent_id: Set(n.parent_id.map(|p| p.0)),
+        created_at: Set(n.created_at.micros()),
+        updated_at: Set(n.updated_at.micros()),
+    }
+}
+
+fn assignment_row(a: &Assignment) -> assignment::ActiveModel {
+    assignment::ActiveModel {
+        id: Set(a.id.0),
+        environment_id: Set(a.environment_id.0),
+        identity_id: Set(a.identity_id.0),
+        role_id: Set(a.role_id.0),
+        node_id: Set(a.node_id.0),
+        effective_from: Set(a.effective_from.map(Timestamp::micros)),
+        effective_to: Set(a.effective_to.map(Timestamp::micros)),
+        created_at: Set(a.created_at.micros()),
+    }
+}
+
+#[cfg(test)]
+mod tests;
