@@ -116,6 +116,11 @@ fn settings(args: &ServeArgs) -> Settings {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
+    // Bound first: a wrong address fails before the database is touched.
+    let mut listeners = Vec::new();
+    for listen in &args.listen {
+        listeners.push(Bound::bind(listen, args.socket_mode).await?);
+    }
     let app = App::open(settings(&args))
         .await
         .map_err(|e| e.to_string())?;
@@ -139,11 +144,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             );
         }
     }
-    let mut listeners = Vec::new();
-    for listen in &args.listen {
-        let bound = Bound::bind(listen, args.socket_mode).await?;
+    for bound in &listeners {
         tracing::info!(address = %bound.describe(), tls = args.tls.tls_cert.is_some(), "serving gRPC");
-        listeners.push(bound);
     }
     app.serve(listeners, shutdown_signal())
         .await
