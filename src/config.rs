@@ -40,6 +40,10 @@ pub struct DatabaseArgs {
         hide_env_values = true
     )]
     pub database_url: String,
+    /// PostgreSQL schema for rbacd's tables, created if missing, so rbacd can
+    /// share a database with other applications. Ignored on SQLite.
+    #[arg(long, env = "RBACD_DATABASE_SCHEMA", default_value = "public")]
+    pub database_schema: String,
 }
 
 /// How to serve.

@@ -4,7 +4,7 @@ use std::{process::ExitCode, time::Duration};
 
 use clap::Parser;
 use rbacd::{
-    config::{Cli, Command, EnvironmentCommand, ServeArgs},
+    config::{Cli, Command, DatabaseArgs, EnvironmentCommand, ServeArgs},
     server::{App, Bound, Limits, Settings, TlsSettings, shutdown_signal},
     store::Store,
     telemetry,
@@ -16,7 +16,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Serve(args) => serve(args).await,
-        Command::Migrate(args) => migrate(&args.database_url).await,
+        Command::Migrate(args) => migrate(&args).await,
         Command::Environment(command) => environment(command).await,
         Command::Health(args) => return rbacd::cli::health::run(args).await,
         Command::Client(command) => return rbacd::cli::run(command).await,
@@ -34,10 +34,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn migrate(database_url: &str) -> Result<(), String> {
-    let store = Store::connect(database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn migrate(database: &DatabaseArgs) -> Result<(), String> {
+    let store = connect(database).await?;
     store.migrate().await.map_err(|e| e.to_string())?;
     tracing::info!("migrations applied");
     store.close().await;
@@ -50,9 +48,7 @@ async fn environment(command: EnvironmentCommand) -> Result<(), String> {
             database
         }
     };
-    let store = Store::connect(&database.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let store = connect(database).await?;
     store.migrate().await.map_err(|e| e.to_string())?;
     match command {
         EnvironmentCommand::Create { name, .. } => {
@@ -83,11 +79,18 @@ async fn environment(command: EnvironmentCommand) -> Result<(), String> {
     Ok(())
 }
 
+async fn connect(database: &DatabaseArgs) -> Result<Store, String> {
+    Store::connect_in_schema(&database.database_url, Some(&database.database_schema))
+        .await
+        .map_err(|e| e.to_string())
+}
+
 fn settings(args: &ServeArgs) -> Settings {
     let limits = &args.limits;
     let tls = &args.tls;
     Settings {
         database_url: args.database.database_url.clone(),
+        database_schema: Some(args.database.database_schema.clone()),
         min_revision_timeout: Duration::from_millis(args.min_revision_timeout_ms),
         poll_interval: Duration::from_millis(args.poll_interval_ms.max(10)),
         bootstrap_api_key: args.bootstrap_api_key.clone(),

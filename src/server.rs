@@ -56,6 +56,8 @@ const SERVICES: &[&str] = &[
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub database_url: String,
+    /// PostgreSQL schema of rbacd's tables (created if missing); the default search path when `None`.
+    pub database_schema: Option<String>,
     /// How long a check waits for its `min_revision` before UNAVAILABLE.
     pub min_revision_timeout: Duration,
     /// How often the change log is polled for other instances' writes.
@@ -75,6 +77,7 @@ impl Settings {
     pub fn new(database_url: impl Into<String>) -> Self {
         Self {
             database_url: database_url.into(),
+            database_schema: None,
             min_revision_timeout: Duration::from_secs(5),
             poll_interval: Duration::from_secs(1),
             bootstrap_api_key: None,
@@ -131,7 +134,10 @@ impl App {
             ),
             None => None,
         };
-        let store = Arc::new(Store::connect(&settings.database_url).await?);
+        let store = Arc::new(
+            Store::connect_in_schema(&settings.database_url, settings.database_schema.as_deref())
+                .await?,
+        );
         store.migrate().await?;
         let bootstrapped = store
             .ensure_environment(DEFAULT_ENVIRONMENT, settings.bootstrap_api_key.clone())

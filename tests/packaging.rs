@@ -1,7 +1,13 @@
 //! What operators see of the binary: logs a pipeline can parse, no colours in
 //! files, no secrets in `--help`.
 
+mod common;
+
 use std::{process::Stdio, time::Duration};
+
+use common::{ADMIN_KEY, TestDb};
+use rbacd::server::{App, Settings};
+use sea_orm::{ConnectionTrait, Database, Statement};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -98,4 +104,55 @@ async fn serve_help_never_shows_the_database_url() {
     for secret in ["hunter2secret", "bootstrap-secret"] {
         assert!(!help.contains(secret), "--help shows {secret}");
     }
+}
+
+#[tokio::test]
+async fn tables_live_in_the_database_schema_named() {
+    let db = TestDb::new().await;
+    let mut bad = Settings::new(db.url.clone());
+    bad.database_schema = Some("Robert'); DROP".into());
+    let error = App::open(bad)
+        .await
+        .err()
+        .expect("a bad schema name is refused");
+    assert!(error.to_string().contains("--database-schema"), "{error}");
+
+    let mut settings = Settings::new(db.url.clone());
+    settings.bootstrap_api_key = Some(ADMIN_KEY.into());
+    settings.database_schema = Some("rbacd_app".into());
+    let app = App::open(settings)
+        .await
+        .expect("open in a schema of its own");
+    drop(app);
+    if !db.is_postgres() {
+        return; // SQLite has no schemas: the setting is ignored.
+    }
+    let conn = Database::connect(db.url.as_str()).await.unwrap();
+    let count = |schema: &'static str| {
+        let conn = &conn;
+        async move {
+            let row = conn
+                .query_one_raw(Statement::from_string(
+                    conn.get_database_backend(),
+                    format!(
+                        "SELECT count(*)::bigint AS n FROM information_schema.tables \
+                         WHERE table_schema = '{schema}' AND table_name = 'roles'"
+                    ),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<i64>("", "n").unwrap()
+        }
+    };
+    assert_eq!(count("rbacd_app").await, 1, "the tables are in rbacd_app");
+    assert_eq!(count("public").await, 0, "and not in public");
+    // A second start finds its tables and its environment there.
+    let mut again = Settings::new(db.url.clone());
+    again.database_schema = Some("rbacd_app".into());
+    let reopened = App::open(again).await.expect("reopen");
+    assert!(
+        reopened.bootstrapped.is_none(),
+        "the environment was already there"
+    );
 }
