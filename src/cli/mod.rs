@@ -10,6 +10,7 @@ mod changes;
 mod check;
 mod connection;
 mod failure;
+pub mod health;
 mod identities;
 mod nodes;
 mod output;
