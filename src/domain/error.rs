@@ -79,5 +79,34 @@ impl From<FieldViolation> for Error {
     }
 }
 
+/// Most characters of a caller's input an error message quotes.
+pub const MAX_QUOTED_CHARS: usize = 100;
+
+/// `text` as an error message may quote it: whole when it has at most
+/// [`MAX_QUOTED_CHARS`] characters, else its first ones followed by `…`, so a
+/// huge bad value never makes a huge message.
+pub fn quote(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_QUOTED_CHARS) {
+        None => text.into(),
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+    }
+}
+
 /// Result of domain and store operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_are_cut_on_a_character_boundary() {
+        assert_eq!(quote("short"), "short");
+        let exact = "é".repeat(MAX_QUOTED_CHARS);
+        assert_eq!(quote(&exact), exact);
+        let long = "é".repeat(100_000);
+        let quoted = quote(&long);
+        assert_eq!(quoted.chars().count(), MAX_QUOTED_CHARS + 1);
+        assert!(quoted.ends_with("é…"), "{quoted}");
+    }
+}
