@@ -349,3 +349,36 @@ async fn a_listed_key_shows_at_most_eight_characters_of_its_secret() {
     assert!(bootstrap.prefix.chars().count() <= 8, "{bootstrap:?}");
     assert!(!bootstrap.prefix.is_empty(), "{bootstrap:?}");
 }
+
+// ---------------------------------------------------------------- many bad items
+
+#[tokio::test]
+async fn a_thousand_bad_items_get_a_reply_of_a_few_kilobytes() {
+    let server = TestServer::start().await;
+    let bad = format!("{}/", "p".repeat(250));
+    let created = server
+        .roles
+        .clone()
+        .create_role(pb::CreateRoleRequest {
+            name: "Many".into(),
+            description: String::new(),
+            permissions: (0..1000).map(|i| format!("{bad}{i}")).collect(),
+        })
+        .await;
+    let status = expect_invalid(created, "permissions[0]");
+    assert!(
+        status.message().len() < 8_192,
+        "{} bytes",
+        status.message().len()
+    );
+    assert!(
+        status.message().ends_with("and 990 more"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        violated_fields(&status).len() <= 10,
+        "{:?}",
+        violated_fields(&status)
+    );
+}

@@ -58,12 +58,23 @@ pub enum Error {
     Internal(String),
 }
 
+/// Most violations a reply reports, so that a request with a thousand bad
+/// items still gets a reply of a few kilobytes.
+pub const MAX_REPORTED_VIOLATIONS: usize = 10;
+
 fn describe(violations: &[FieldViolation]) -> String {
-    violations
+    let mut text = violations
         .iter()
+        .take(MAX_REPORTED_VIOLATIONS)
         .map(|v| format!("{}: {}", v.field, v.description))
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    if let Some(more) = violations.len().checked_sub(MAX_REPORTED_VIOLATIONS)
+        && more > 0
+    {
+        text.push_str(&format!("; and {more} more"));
+    }
+    text
 }
 
 impl Error {
@@ -108,5 +119,18 @@ mod tests {
         let quoted = quote(&long);
         assert_eq!(quoted.chars().count(), MAX_QUOTED_CHARS + 1);
         assert!(quoted.ends_with("é…"), "{quoted}");
+    }
+
+    #[test]
+    fn a_message_reports_at_most_ten_violations() {
+        let many: Vec<FieldViolation> = (0..1000)
+            .map(|i| FieldViolation::new(format!("permissions[{i}]"), "is bad"))
+            .collect();
+        let message = Error::InvalidArgument(many).to_string();
+        assert!(message.contains("permissions[9]"), "{message}");
+        assert!(!message.contains("permissions[10]"), "{message}");
+        assert!(message.ends_with("; and 990 more"), "{message}");
+        let one = Error::invalid("name", "is required").to_string();
+        assert_eq!(one, "invalid request: name: is required");
     }
 }
