@@ -11,7 +11,7 @@ fn render(key: &ApiKey) -> pb::ApiKey {
         id: key.id.to_string(),
         identity_id: key.identity_id.to_string(),
         name: key.name.clone(),
-        prefix: key.prefix.clone(),
+        prefix: crate::domain::secret::visible_prefix(&key.prefix),
         create_time: Some(timestamp(key.created_at)),
         revoke_time: key.revoked_at.map(timestamp),
     }

@@ -10,7 +10,10 @@ use crate::store::{AssignmentFilter, AssignmentSelector, NewAssignment};
 /// Serves AssignmentService.
 pub struct AssignmentApi(pub Context);
 
-fn new_assignment(v: &mut Violations, req: &pb::CreateAssignmentRequest) -> Option<NewAssignment> {
+pub(super) fn new_assignment(
+    v: &mut Violations,
+    req: &pb::CreateAssignmentRequest,
+) -> Option<NewAssignment> {
     let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
     let role = v.check("role", parse::role_ref(req.role.as_ref()));
     let node = v.check("node", parse::node_ref(req.node.as_ref()));

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{Context, json, parse, parse::Violations, render, scope};
 use crate::domain::{
-    Change, Error, FieldViolation, Result, change::ObjectKind, paging::RevisionPageRequest,
+    Change, Error, FieldViolation, Result, change::ObjectKind, paging, paging::RevisionPageRequest,
 };
 use crate::proto::v1::{self as pb, audit_service_server::AuditService};
 use crate::store::ChangeFilter;
@@ -127,6 +127,7 @@ impl AuditService for AuditApi {
         let mut v = Violations::default();
         let filter = change_filter(&mut v, req.object_kind, &req.object_id, &req.actor_id);
         let page = revision_page(&mut v, req.page_size, &req.page_token);
+        v.check("after_revision", paging::revision(req.after_revision));
         let (filter, mut page) = v.finish(filter.zip(page))?;
         page.after = page.after.max(req.after_revision);
         let listed = self
@@ -152,6 +153,7 @@ impl AuditService for AuditApi {
         let req = request.into_inner();
         let mut v = Violations::default();
         let filter = change_filter(&mut v, req.object_kind, &req.object_id, &req.actor_id);
+        v.check("after_revision", paging::revision(req.after_revision));
         let filter: Result<ChangeFilter> = v.finish(filter);
         let filter = filter?;
         // Subscribed before the backlog is read, so no change falls between them.

@@ -12,6 +12,7 @@ mod parse;
 mod render;
 mod roles;
 mod status;
+pub mod validate;
 
 use std::{sync::Arc, time::Duration};
 

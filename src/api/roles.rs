@@ -58,6 +58,23 @@ fn parse_update(req: &pb::UpdateRoleRequest) -> crate::domain::Result<RoleUpdate
     v.finish(Some(update))
 }
 
+/// A CreateRoleRequest as the role it asks for.
+pub(super) fn parse_create(req: &pb::CreateRoleRequest) -> crate::domain::Result<NewRole> {
+    let mut v = Violations::default();
+    let name = v.check("name", RoleName::parse(&req.name));
+    let description = v.check("description", parse::text(&req.description, MAX_TEXT_LEN));
+    let permissions = parse::permissions(&mut v, "permissions", &req.permissions);
+    v.finish(
+        name.zip(description)
+            .zip(permissions)
+            .map(|((name, description), permissions)| NewRole {
+                name,
+                description,
+                permissions,
+            }),
+    )
+}
+
 #[tonic::async_trait]
 impl RoleService for RoleApi {
     async fn create_role(
@@ -66,18 +83,7 @@ impl RoleService for RoleApi {
     ) -> Result<Response<pb::CreateRoleResponse>, Status> {
         let scope = scope(&request)?;
         self.0.authorize_at_root(&scope, &builtin::roles_write())?;
-        let req = request.into_inner();
-        let mut v = Violations::default();
-        let name = v.check("name", RoleName::parse(&req.name));
-        let description = v.check("description", parse::text(&req.description, MAX_TEXT_LEN));
-        let permissions = parse::permissions(&mut v, "permissions", &req.permissions);
-        let new = v.finish(name.zip(description).zip(permissions).map(
-            |((name, description), permissions)| NewRole {
-                name,
-                description,
-                permissions,
-            },
-        ))?;
+        let new = parse_create(request.get_ref())?;
         let written = self
             .0
             .applied(self.0.store.create_role(scope, new).await?)

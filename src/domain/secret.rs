@@ -5,8 +5,9 @@ use uuid::Uuid;
 
 /// Every generated secret starts with this, so leaked keys are easy to grep for.
 const SECRET_PREFIX: &str = "rbacd_";
-/// Characters of a secret shown in listings.
-const VISIBLE_LEN: usize = 14;
+/// Most characters of a secret's random part shown in listings, after the
+/// `rbacd_` marker when there is one.
+pub const VISIBLE_SECRET_CHARS: usize = 8;
 /// Shortest secret accepted from an operator (RBACD_BOOTSTRAP_API_KEY).
 pub const MIN_SECRET_LEN: usize = 24;
 
@@ -31,11 +32,23 @@ impl NewSecret {
     /// A secret chosen by an operator.
     pub fn from_plaintext(plaintext: String) -> Self {
         Self {
-            prefix: plaintext.chars().take(VISIBLE_LEN).collect(),
+            prefix: visible_prefix(&plaintext),
             hash: hash(&plaintext),
             plaintext,
         }
     }
+}
+
+/// The part of a secret that may be shown: the `rbacd_` marker, if any, and at
+/// most [`VISIBLE_SECRET_CHARS`] characters after it. Applied to a prefix stored
+/// before this limit it gives the prefix that may be shown for that key.
+pub fn visible_prefix(secret: &str) -> String {
+    let (marker, rest) = match secret.strip_prefix(SECRET_PREFIX) {
+        Some(rest) => (SECRET_PREFIX, rest),
+        None => ("", secret),
+    };
+    let shown: String = rest.chars().take(VISIBLE_SECRET_CHARS).collect();
+    format!("{marker}{shown}")
 }
 
 /// The stored form of a secret: lowercase hex SHA-256. Keys are found by this
@@ -59,5 +72,18 @@ mod tests {
         assert_ne!(a.hash, b.hash);
         assert!(a.plaintext.starts_with(&a.prefix));
         assert!(!a.hash.contains(&a.plaintext));
+        assert_eq!(a.prefix.len(), SECRET_PREFIX.len() + VISIBLE_SECRET_CHARS);
+    }
+
+    #[test]
+    fn no_prefix_shows_more_than_eight_characters_of_the_secret_part() {
+        let operator = NewSecret::from_plaintext("my-bootstrap-key-0123456789abcdef".into());
+        assert_eq!(operator.prefix, "my-boots");
+        let generated = NewSecret::from_plaintext(format!("{SECRET_PREFIX}{}", "f".repeat(64)));
+        assert_eq!(generated.prefix, "rbacd_ffffffff");
+        // A prefix stored before the limit is cut the same way when shown.
+        assert_eq!(visible_prefix("my-bootstrap-k"), "my-boots");
+        assert_eq!(visible_prefix("rbacd_ffffffff"), "rbacd_ffffffff");
+        assert_eq!(visible_prefix("short"), "short");
     }
 }

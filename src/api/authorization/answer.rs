@@ -8,7 +8,9 @@ use tonic::Status;
 
 use super::explain::render;
 use crate::api::{Context, parse, parse::Violations};
-use crate::domain::{EnvironmentId, Error, IdentityRef, NodeRef, Permission, Result, Timestamp};
+use crate::domain::{
+    EnvironmentId, Error, IdentityRef, NodeRef, Permission, Result, Timestamp, paging,
+};
 use crate::engine::Decision;
 use crate::metrics::Metrics;
 use crate::proto::v1 as pb;
@@ -28,13 +30,14 @@ pub(super) fn parse_check(req: &pb::CheckRequest) -> Result<Query> {
     let permission = v.check("permission", Permission::parse(&req.permission));
     let node = v.check("node", parse::node_ref(req.node.as_ref()));
     let at = v.check("at", parse::timestamp(req.at.as_ref()));
+    let min_revision = v.check("min_revision", paging::revision(req.min_revision));
     let query = (|| {
         Some(Query {
             identity: identity?,
             permission: permission?,
             node: node?,
             at: at?,
-            min_revision: req.min_revision,
+            min_revision: min_revision?,
         })
     })();
     v.finish(query)
@@ -125,6 +128,7 @@ fn item_details(status: &Status) -> Vec<prost_types::Any> {
 impl Context {
     /// Waits, bounded, until this instance has applied `revision`.
     pub(super) async fn reach(&self, revision: u64) -> Result<()> {
+        paging::revision(revision).map_err(|m| Error::invalid("min_revision", m))?;
         if self.has_applied(revision)
             || self
                 .follower

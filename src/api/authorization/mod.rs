@@ -18,6 +18,11 @@ use crate::proto::v1::{self as pb, authorization_service_server::AuthorizationSe
 
 use answer::{Tally, parse_check};
 
+/// What a check request must pass before it is answered.
+pub(super) fn validate_check(req: &pb::CheckRequest) -> crate::domain::Result<()> {
+    parse_check(req).map(drop)
+}
+
 /// Serves AuthorizationService.
 pub struct AuthorizationApi(pub Context);
 
