@@ -6,13 +6,13 @@ mod common;
 
 use common::TestDb;
 use rbacd::domain::{
-    Assignment, Change, Email, EnvironmentState, Error, ExternalId, Identity, IdentityKind,
+    Assignment, Caller, Change, Email, EnvironmentState, Error, ExternalId, Identity, IdentityKind,
     IdentityRef, IdentityStatus, Node, NodeKey, NodeRef, PageRequest, PermissionPattern, Role,
     RoleName, RoleRef, Timestamp, change::Event,
 };
 use rbacd::store::{
     AssignmentSelector, IdentityFilter, IdentityUpdate, InitialAssignment, NewAssignment,
-    NewIdentity, NewNode, NewRole, Provisioned, RoleUpdate, Scope, Store,
+    NewIdentity, NewNode, NewRole, Provisioned, RoleUpdate, Store,
 };
 
 async fn open(db: &TestDb) -> Store {
@@ -21,16 +21,13 @@ async fn open(db: &TestDb) -> Store {
     store
 }
 
-async fn provision(store: &Store, name: &str) -> (Provisioned, Scope) {
+async fn provision(store: &Store, name: &str) -> (Provisioned, Caller) {
     let made = store
         .ensure_environment(name, None)
         .await
         .expect("ensure environment")
         .expect("a new environment is provisioned");
-    let scope = Scope {
-        environment_id: made.environment.id,
-        actor: Some(made.admin.id),
-    };
+    let scope = Caller::identity(made.environment.id, made.admin.id);
     (made, scope)
 }
 
@@ -84,7 +81,7 @@ async fn expect_changes(
     store: &Store,
     last: &mut u64,
     written: u64,
-    scope: Scope,
+    scope: Caller,
     action: &str,
 ) -> Vec<Event> {
     assert!(
@@ -101,8 +98,8 @@ async fn expect_changes(
             "{action}: revisions not increasing"
         );
         previous = change.revision;
-        assert_eq!(change.environment_id, scope.environment_id, "{action}");
-        assert_eq!(change.actor, scope.actor, "{action}");
+        assert_eq!(change.environment_id, scope.environment, "{action}");
+        assert_eq!(change.actor, scope.actor.identity(), "{action}");
         assert_eq!(change.action, action);
     }
     assert_eq!(
@@ -129,7 +126,7 @@ async fn every_mutation_writes_change_rows_with_increasing_revisions() {
     let db = TestDb::new().await;
     let store = open(&db).await;
     let (_, scope) = provision(&store, "changes").await;
-    let env = scope.environment_id;
+    let env = scope.environment;
     let mut last = store.latest_revision().await.unwrap();
     assert!(last > 0, "provisioning is logged");
 
@@ -424,7 +421,7 @@ async fn failed_writes_leave_no_change_and_no_object() {
     let db = TestDb::new().await;
     let store = open(&db).await;
     let (_, scope) = provision(&store, "failures").await;
-    let env = scope.environment_id;
+    let env = scope.environment;
     let reader = store
         .create_role(scope, role("Reader", &["Docs:Read"]))
         .await
@@ -646,7 +643,7 @@ async fn load_snapshot_returns_what_was_written() {
     let store = open(&db).await;
     let (made, scope) = provision(&store, "snap").await;
     let (other, other_scope) = provision(&store, "other").await;
-    let env = scope.environment_id;
+    let env = scope.environment;
 
     // Right after provisioning: the root, the Administrator role, the admin
     // and its assignment.
@@ -1031,7 +1028,7 @@ async fn snapshots_taken_during_writes_are_consistent() {
     let db = TestDb::new().await;
     let store = Arc::new(open(&db).await);
     let (made, scope) = provision(&store, "busy").await;
-    let env = scope.environment_id;
+    let env = scope.environment;
     let reader = store
         .create_role(scope, role("Reader", &["Docs:Read"]))
         .await

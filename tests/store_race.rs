@@ -4,11 +4,12 @@
 mod common;
 
 use common::TestDb;
+use rbacd::domain::Caller;
 use rbacd::domain::{
     Email, Error, Identity, IdentityKind, IdentityRef, Node, NodeKey, NodeRef, PermissionPattern,
     Role, RoleName, RoleRef,
 };
-use rbacd::store::{NewAssignment, NewIdentity, NewNode, NewRole, Scope, Store};
+use rbacd::store::{NewAssignment, NewIdentity, NewNode, NewRole, Store};
 
 async fn open(db: &TestDb) -> Store {
     let store = Store::connect(&db.url).await.expect("connect");
@@ -75,10 +76,7 @@ async fn two_stores_racing_reading_writes_yield_one_winner() {
     let one = open(&db).await;
     let two = Store::connect(&db.url).await.unwrap();
     let made = one.ensure_environment("race", None).await.unwrap().unwrap();
-    let scope = Scope {
-        environment_id: made.environment.id,
-        actor: Some(made.admin.id),
-    };
+    let scope = Caller::identity(made.environment.id, made.admin.id);
     let stores = [&one, &two];
     let reader = one
         .create_role(scope, role("Reader", &["A:B"]))

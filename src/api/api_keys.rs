@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{Context, parse, render::timestamp, scope};
+use super::{Context, caller, parse, render::timestamp};
 use crate::domain::{ApiKey, MAX_NAME_LEN, PageRequest, builtin};
 use crate::proto::v1 as pb;
 
@@ -21,13 +21,18 @@ pub(super) async fn create(
     context: &Context,
     request: Request<pb::CreateApiKeyRequest>,
 ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
-    let scope = scope(&request)?;
-    context.authorize_at_root(&scope, &builtin::identities_write())?;
+    let caller = caller(&request)?;
+    context.authorize_at_root(&caller, &builtin::identities_write())?;
     let req = request.into_inner();
     let identity = parse::field("identity", parse::identity_ref(req.identity.as_ref()))?;
     let name = parse::field("name", parse::text(&req.name, MAX_NAME_LEN))?;
     let written = context
-        .applied(context.store.create_api_key(scope, &identity, name).await?)
+        .applied(
+            context
+                .store
+                .create_api_key(caller, &identity, name)
+                .await?,
+        )
         .await?;
     let (key, secret) = written.value;
     Ok(Response::new(pb::CreateApiKeyResponse {
@@ -41,8 +46,8 @@ pub(super) async fn list(
     context: &Context,
     request: Request<pb::ListApiKeysRequest>,
 ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
-    let scope = scope(&request)?;
-    context.authorize_at_root(&scope, &builtin::identities_read())?;
+    let caller = caller(&request)?;
+    context.authorize_at_root(&caller, &builtin::identities_read())?;
     let req = request.get_ref();
     let identity = parse::field(
         "identity",
@@ -51,7 +56,7 @@ pub(super) async fn list(
     let page = PageRequest::parse(req.page_size, &req.page_token)?;
     let listed = context
         .store
-        .list_api_keys(scope.environment_id, identity.as_ref(), page)
+        .list_api_keys(caller.environment, identity.as_ref(), page)
         .await?;
     Ok(Response::new(pb::ListApiKeysResponse {
         api_keys: listed.items.iter().map(render).collect(),
@@ -63,11 +68,11 @@ pub(super) async fn revoke(
     context: &Context,
     request: Request<pb::RevokeApiKeyRequest>,
 ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
-    let scope = scope(&request)?;
-    context.authorize_at_root(&scope, &builtin::identities_write())?;
+    let caller = caller(&request)?;
+    context.authorize_at_root(&caller, &builtin::identities_write())?;
     let id = parse::field("api_key_id", parse::uuid(&request.get_ref().api_key_id))?;
     let written = context
-        .applied(context.store.revoke_api_key(scope, id.into()).await?)
+        .applied(context.store.revoke_api_key(caller, id.into()).await?)
         .await?;
     Ok(Response::new(pb::RevokeApiKeyResponse {
         api_key: Some(render(&written.value)),

@@ -11,7 +11,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::{Context, json, parse, parse::Violations, render, scope};
+use super::{Context, caller, json, parse, parse::Violations, render};
 use crate::domain::{
     Change, Error, FieldViolation, Result, change::ObjectKind, paging::RevisionPageRequest,
 };
@@ -120,9 +120,9 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::ListChangesRequest>,
     ) -> std::result::Result<Response<pb::ListChangesResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         self.0
-            .authorize_at_root(&scope, &crate::domain::builtin::audit_read())?;
+            .authorize_at_root(&caller, &crate::domain::builtin::audit_read())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let filter = change_filter(&mut v, req.object_kind, &req.object_id, &req.actor_id);
@@ -132,7 +132,7 @@ impl AuditService for AuditApi {
         let listed = self
             .0
             .store
-            .list_changes(scope.environment_id, &filter, page)
+            .list_changes(caller.environment, &filter, page)
             .await?;
         Ok(Response::new(pb::ListChangesResponse {
             changes: listed.items.iter().map(render_change).collect(),
@@ -146,9 +146,9 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::WatchRequest>,
     ) -> std::result::Result<Response<Self::WatchStream>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         self.0
-            .authorize_at_root(&scope, &crate::domain::builtin::audit_read())?;
+            .authorize_at_root(&caller, &crate::domain::builtin::audit_read())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let filter = change_filter(&mut v, req.object_kind, &req.object_id, &req.actor_id);
@@ -159,7 +159,7 @@ impl AuditService for AuditApi {
         let (tx, rx) = mpsc::channel(WATCH_BUFFER);
         let watcher = watch::Watcher {
             store: std::sync::Arc::clone(&self.0.store),
-            environment_id: scope.environment_id,
+            environment_id: caller.environment,
             filter,
             last_sent: req.after_revision,
             tx,

@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{Context, parse, parse::Violations, render, scope};
+use super::{Context, caller, parse, parse::Violations, render};
 use crate::domain::{
     IdentityKind, IdentityStatus, MAX_BATCH_ITEMS, MAX_NAME_LEN, PageRequest, Result, builtin,
 };
@@ -99,9 +99,9 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::CreateIdentityRequest>,
     ) -> Result<Response<pb::CreateIdentityResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         self.0
-            .authorize_at_root(&scope, &builtin::identities_write())?;
+            .authorize_at_root(&caller, &builtin::identities_write())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let new = new_identity(
@@ -114,7 +114,7 @@ impl IdentityService for IdentityApi {
         let new = v.finish(new)?;
         let written = self
             .0
-            .applied(self.0.store.create_identity(scope, new).await?)
+            .applied(self.0.store.create_identity(caller, new).await?)
             .await?;
         Ok(Response::new(pb::CreateIdentityResponse {
             identity: Some(render::identity(&written.value)),
@@ -126,9 +126,9 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::InviteIdentityRequest>,
     ) -> Result<Response<pb::InviteIdentityResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         self.0
-            .authorize_at_root(&scope, &builtin::identities_write())?;
+            .authorize_at_root(&caller, &builtin::identities_write())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let new = new_identity(
@@ -142,11 +142,11 @@ impl IdentityService for IdentityApi {
         let (new, initial) = v.finish(new.zip(initial))?;
         for item in &initial {
             self.0
-                .authorize(&scope, &builtin::assignments_write(), &item.node)?;
+                .authorize(&caller, &builtin::assignments_write(), &item.node)?;
         }
         let written = self
             .0
-            .applied(self.0.store.invite_identity(scope, new, initial).await?)
+            .applied(self.0.store.invite_identity(caller, new, initial).await?)
             .await?;
         let (identity, assignments) = written.value;
         Ok(Response::new(pb::InviteIdentityResponse {
@@ -160,14 +160,14 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::GetIdentityRequest>,
     ) -> Result<Response<pb::GetIdentityResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         self.0
-            .authorize_at_root(&scope, &builtin::identities_read())?;
+            .authorize_at_root(&caller, &builtin::identities_read())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let identity = self
             .0
             .store
-            .get_identity(scope.environment_id, &identity_ref)
+            .get_identity(caller.environment, &identity_ref)
             .await?;
         Ok(Response::new(pb::GetIdentityResponse {
             identity: Some(render::identity(&identity)),
@@ -178,16 +178,16 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::ListIdentitiesRequest>,
     ) -> Result<Response<pb::ListIdentitiesResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         self.0
-            .authorize_at_root(&scope, &builtin::identities_read())?;
+            .authorize_at_root(&caller, &builtin::identities_read())?;
         let req = request.get_ref();
         let filter = filter(req)?;
         let page = PageRequest::parse(req.page_size, &req.page_token)?;
         let listed = self
             .0
             .store
-            .list_identities(scope.environment_id, filter, page)
+            .list_identities(caller.environment, filter, page)
             .await?;
         Ok(Response::new(pb::ListIdentitiesResponse {
             identities: listed.items.iter().map(render::identity).collect(),
@@ -199,9 +199,9 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::UpdateIdentityRequest>,
     ) -> Result<Response<pb::UpdateIdentityResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         self.0
-            .authorize_at_root(&scope, &builtin::identities_write())?;
+            .authorize_at_root(&caller, &builtin::identities_write())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let identity_ref = v.check("identity", parse::identity_ref(req.identity.as_ref()));
@@ -228,7 +228,7 @@ impl IdentityService for IdentityApi {
             .applied(
                 self.0
                     .store
-                    .update_identity(scope, &identity_ref, update)
+                    .update_identity(caller, &identity_ref, update)
                     .await?,
             )
             .await?;
@@ -242,13 +242,18 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::ActivateIdentityRequest>,
     ) -> Result<Response<pb::ActivateIdentityResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         self.0
-            .authorize_at_root(&scope, &builtin::identities_write())?;
+            .authorize_at_root(&caller, &builtin::identities_write())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let written = self
             .0
-            .applied(self.0.store.activate_identity(scope, &identity_ref).await?)
+            .applied(
+                self.0
+                    .store
+                    .activate_identity(caller, &identity_ref)
+                    .await?,
+            )
             .await?;
         Ok(Response::new(pb::ActivateIdentityResponse {
             identity: Some(render::identity(&written.value)),
@@ -260,13 +265,13 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::DisableIdentityRequest>,
     ) -> Result<Response<pb::DisableIdentityResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         self.0
-            .authorize_at_root(&scope, &builtin::identities_write())?;
+            .authorize_at_root(&caller, &builtin::identities_write())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let written = self
             .0
-            .applied(self.0.store.disable_identity(scope, &identity_ref).await?)
+            .applied(self.0.store.disable_identity(caller, &identity_ref).await?)
             .await?;
         Ok(Response::new(pb::DisableIdentityResponse {
             identity: Some(render::identity(&written.value)),
@@ -278,13 +283,13 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::DeleteIdentityRequest>,
     ) -> Result<Response<pb::DeleteIdentityResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         self.0
-            .authorize_at_root(&scope, &builtin::identities_write())?;
+            .authorize_at_root(&caller, &builtin::identities_write())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let written = self
             .0
-            .applied(self.0.store.delete_identity(scope, &identity_ref).await?)
+            .applied(self.0.store.delete_identity(caller, &identity_ref).await?)
             .await?;
         let (identity, deleted_assignments) = written.value;
         Ok(Response::new(pb::DeleteIdentityResponse {

@@ -19,10 +19,11 @@ use tokio::sync::watch;
 use tonic::{Request, Status};
 
 use crate::{
+    domain::Caller,
     domain::{NodeRef, Permission, Result},
     follower::Follower,
     metrics::Metrics,
-    store::{Scope, Store, Written},
+    store::{Store, Written},
 };
 
 pub use assignments::AssignmentApi;
@@ -46,13 +47,13 @@ pub struct Context {
 
 impl Context {
     /// Refuses the call unless its identity holds `permission` at `node`.
-    fn authorize(&self, scope: &Scope, permission: &Permission, node: &NodeRef) -> Result<()> {
-        crate::auth::authorize(self.follower.engine(), scope, permission, node)
+    fn authorize(&self, caller: &Caller, permission: &Permission, node: &NodeRef) -> Result<()> {
+        crate::auth::authorize(self.follower.engine(), caller, permission, node)
     }
 
     /// [`Context::authorize`] at the environment's root.
-    fn authorize_at_root(&self, scope: &Scope, permission: &Permission) -> Result<()> {
-        self.authorize(scope, permission, &NodeRef::root())
+    fn authorize_at_root(&self, caller: &Caller, permission: &Permission) -> Result<()> {
+        self.authorize(caller, permission, &NodeRef::root())
     }
 
     /// Passes a write on once this instance's index has applied it, so a
@@ -68,10 +69,10 @@ impl Context {
 
 /// The environment and actor a request was authenticated for, put there by
 /// the server's interceptor.
-fn scope<T>(request: &Request<T>) -> Result<Scope, Status> {
+fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
     request
         .extensions()
-        .get::<Scope>()
+        .get::<Caller>()
         .copied()
         .ok_or_else(|| Status::unauthenticated("the request carries no environment"))
 }

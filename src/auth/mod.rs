@@ -9,9 +9,9 @@ use tonic::{Request, Status, metadata::MetadataMap};
 pub use keyring::{KeyHolder, KeyRing};
 
 use crate::{
+    domain::{Actor, Caller},
     domain::{Error, IdentityRef, NodeRef, Permission, Result, Timestamp},
     engine::{Engine, Reason},
-    store::Scope,
 };
 
 /// Metadata key that carries the API key.
@@ -29,8 +29,8 @@ impl Authenticator {
         Self { keys, engine }
     }
 
-    /// The scope of a call, or UNAUTHENTICATED saying why not.
-    pub fn authenticate(&self, metadata: &MetadataMap) -> Result<Scope> {
+    /// The caller of a call, or UNAUTHENTICATED saying why not.
+    pub fn authenticate(&self, metadata: &MetadataMap) -> Result<Caller> {
         let secret = metadata
             .get(API_KEY_HEADER)
             .ok_or_else(|| {
@@ -67,21 +67,18 @@ impl Authenticator {
                 "the API key's identity {} no longer exists",
                 holder.identity_id
             ))),
-            _ => Ok(Scope {
-                environment_id: holder.environment_id,
-                actor: Some(holder.identity_id),
-            }),
+            _ => Ok(Caller::identity(holder.environment_id, holder.identity_id)),
         }
     }
 
-    /// A tonic interceptor putting the call's [`Scope`] in its extensions.
+    /// A tonic interceptor putting the call's [`Caller`] in its extensions.
     pub fn interceptor(
         self,
     ) -> impl Fn(Request<()>) -> std::result::Result<Request<()>, Status> + Clone + Send + Sync + 'static
     {
         move |mut request: Request<()>| {
-            let scope = self.authenticate(request.metadata())?;
-            request.extensions_mut().insert(scope);
+            let caller = self.authenticate(request.metadata())?;
+            request.extensions_mut().insert(caller);
             Ok(request)
         }
     }
@@ -90,15 +87,16 @@ impl Authenticator {
 /// Refuses the call unless the acting identity holds `permission` at `node`.
 pub fn authorize(
     engine: &Engine,
-    scope: &Scope,
+    caller: &Caller,
     permission: &Permission,
     node: &NodeRef,
 ) -> Result<()> {
-    let Some(actor) = scope.actor else {
-        return Ok(());
+    let actor = match caller.actor {
+        Actor::Identity(id) => id,
+        Actor::System => return Ok(()),
     };
     let decision = engine.check(
-        scope.environment_id,
+        caller.environment,
         &IdentityRef::Id(actor),
         permission,
         node,

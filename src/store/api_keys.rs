@@ -4,7 +4,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::{Scope, Store, Written, convert, entity::api_key, error, resolve, write::WriteTx};
+use super::{Caller, Store, Written, convert, entity::api_key, error, resolve, write::WriteTx};
 use crate::domain::{
     ApiKey, ApiKeyId, EnvironmentId, Error, IdentityId, IdentityKind, IdentityRef, Page,
     PageRequest, Result, change::Event, secret::NewSecret,
@@ -20,7 +20,7 @@ pub(super) async fn insert(
 ) -> Result<ApiKey> {
     let key = ApiKey {
         id: ApiKeyId::generate(),
-        environment_id: tx.scope.environment_id,
+        environment_id: tx.caller.environment,
         identity_id: identity,
         name,
         prefix: secret.prefix.clone(),
@@ -87,12 +87,12 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn create_api_key(
         &self,
-        scope: Scope,
+        caller: Caller,
         identity_ref: &IdentityRef,
         name: String,
     ) -> Result<Written<(ApiKey, String)>> {
-        let mut tx = self.begin_write(scope).await?;
-        let row = resolve::identity_row(&tx.txn, scope.environment_id, identity_ref).await?;
+        let mut tx = self.begin_write(caller).await?;
+        let row = resolve::identity_row(&tx.txn, caller.environment, identity_ref).await?;
         let identity = convert::identity(row)?;
         if identity.kind != IdentityKind::ServiceAccount {
             return Err(Error::FailedPrecondition(format!(
@@ -139,10 +139,10 @@ impl Store {
 
     /// Revokes an API key; in effect for the next call.
     #[tracing::instrument(skip_all, err(level = "debug"))]
-    pub async fn revoke_api_key(&self, scope: Scope, id: ApiKeyId) -> Result<Written<ApiKey>> {
-        let mut tx = self.begin_write(scope).await?;
+    pub async fn revoke_api_key(&self, caller: Caller, id: ApiKeyId) -> Result<Written<ApiKey>> {
+        let mut tx = self.begin_write(caller).await?;
         let row = api_key::Entity::find_by_id(id.0)
-            .filter(api_key::Column::EnvironmentId.eq(scope.environment_id.0))
+            .filter(api_key::Column::EnvironmentId.eq(caller.environment.0))
             .one(&tx.txn)
             .await
             .map_err(error::on_query("look up the API key"))?

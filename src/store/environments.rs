@@ -4,7 +4,7 @@
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::{
-    NewAssignment, NewIdentity, NewRole, Scope, Store, Written, api_keys, assignments, convert,
+    Caller, NewAssignment, NewIdentity, NewRole, Store, Written, api_keys, assignments, convert,
     entity::{environment, node},
     error, identities, roles,
 };
@@ -60,12 +60,7 @@ impl Store {
         admin_secret: Option<String>,
     ) -> Result<Written<Provisioned>> {
         let id = EnvironmentId::generate();
-        let mut tx = self
-            .begin_write(Scope {
-                environment_id: id,
-                actor: None,
-            })
-            .await?;
+        let mut tx = self.begin_write(Caller::system(id)).await?;
         let env = Environment {
             id,
             name: name.to_owned(),

@@ -23,7 +23,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tokio::sync::Mutex;
 
-use crate::domain::{EnvironmentId, Result};
+use crate::domain::{Caller, Result};
 
 pub use assignments::{
     AssignmentFilter, AssignmentSelector, AssignmentView, InitialAssignment, NewAssignment,
@@ -40,13 +40,6 @@ pub use write::CHANGES_CHANNEL;
 pub struct Written<T> {
     pub value: T,
     pub revision: u64,
-}
-
-/// Who acts, and in which environment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Scope {
-    pub environment_id: EnvironmentId,
-    pub actor: Option<crate::domain::IdentityId>,
 }
 
 /// The database behind rbacd.

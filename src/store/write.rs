@@ -7,7 +7,7 @@ use sea_orm::{
 use serde::Serialize;
 use tokio::sync::MutexGuard;
 
-use super::{Scope, Store, entity::change, error};
+use super::{Caller, Store, entity::change, error};
 use crate::domain::{Result, Timestamp, change::Event};
 
 /// Key of the PostgreSQL advisory lock that orders writes across instances,
@@ -20,7 +20,7 @@ pub const CHANGES_CHANNEL: &str = "rbacd_changes";
 /// An open write: `txn` plus the change rows it has recorded so far.
 pub(super) struct WriteTx<'a> {
     pub txn: DatabaseTransaction,
-    pub scope: Scope,
+    pub caller: Caller,
     /// One clock reading for every row the write touches.
     pub now: Timestamp,
     revision: Option<u64>,
@@ -30,7 +30,7 @@ pub(super) struct WriteTx<'a> {
 impl Store {
     /// Opens a write transaction, after this instance's (and, on PostgreSQL,
     /// every instance's) earlier writes.
-    pub(super) async fn begin_write(&self, scope: Scope) -> Result<WriteTx<'_>> {
+    pub(super) async fn begin_write(&self, caller: Caller) -> Result<WriteTx<'_>> {
         let serialized = self.write_lock.lock().await;
         // IMMEDIATE takes SQLite's write lock at BEGIN, so a write that reads
         // first waits (busy timeout) for another process's write instead of
@@ -55,7 +55,7 @@ impl Store {
         }
         Ok(WriteTx {
             txn,
-            scope,
+            caller,
             now: Timestamp::now(),
             revision: None,
             _serialized: serialized,
@@ -74,9 +74,9 @@ impl WriteTx<'_> {
         let to_text = |v: serde_json::Value| v.to_string();
         let row = change::ActiveModel {
             revision: NotSet,
-            environment_id: Set(self.scope.environment_id.0),
+            environment_id: Set(self.caller.environment.0),
             at: Set(self.now.micros()),
-            actor_id: Set(self.scope.actor.map(|a| a.0)),
+            actor_id: Set(self.caller.actor.identity().map(|a| a.0)),
             action: Set(action.to_owned()),
             object_kind: Set(event.object_kind().as_str().to_owned()),
             object_id: Set(event.object_id()),

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use futures::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{Context, parse, parse::Violations, scope};
+use super::{Context, caller, parse, parse::Violations};
 use crate::domain::{
     Error, IdentityRef, MAX_BATCH_ITEMS, NodeRef, Permission, Timestamp, builtin, paging,
 };
@@ -39,12 +39,12 @@ impl AuthorizationService for AuthorizationApi {
         &self,
         request: Request<pb::CheckRequest>,
     ) -> std::result::Result<Response<pb::CheckResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let caller = caller(&request)?;
+        self.0.authorize_at_root(&caller, &builtin::check())?;
         let req = request.into_inner();
         let query = parse_check(&req)?;
         self.0.reach(query.min_revision).await?;
-        let decision = self.0.decide(scope.environment_id, &query);
+        let decision = self.0.decide(caller.environment, &query);
         self.0.metrics.checked(decision.allowed);
         Ok(Response::new(explain::render(
             req.correlation_id,
@@ -57,8 +57,8 @@ impl AuthorizationService for AuthorizationApi {
         &self,
         request: Request<pb::BatchCheckRequest>,
     ) -> std::result::Result<Response<pb::BatchCheckResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let caller = caller(&request)?;
+        self.0.authorize_at_root(&caller, &builtin::check())?;
         let checks = request.into_inner().checks;
         if checks.is_empty() || checks.len() > MAX_BATCH_ITEMS {
             return Err(Error::invalid(
@@ -76,7 +76,7 @@ impl AuthorizationService for AuthorizationApi {
             .into_iter()
             .map(|check| {
                 self.0
-                    .answer_in_batch(scope.environment_id, check, &mut tally)
+                    .answer_in_batch(caller.environment, check, &mut tally)
             })
             .collect();
         tally.flush(&self.0.metrics);
@@ -89,10 +89,10 @@ impl AuthorizationService for AuthorizationApi {
         &self,
         request: Request<Streaming<pb::CheckRequest>>,
     ) -> std::result::Result<Response<Self::CheckStreamStream>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let caller = caller(&request)?;
+        self.0.authorize_at_root(&caller, &builtin::check())?;
         let answers =
-            stream::Answers::new(request.into_inner(), self.0.clone(), scope.environment_id);
+            stream::Answers::new(request.into_inner(), self.0.clone(), caller.environment);
         Ok(Response::new(Box::pin(answers)))
     }
 
@@ -100,8 +100,8 @@ impl AuthorizationService for AuthorizationApi {
         &self,
         request: Request<pb::ListPermissionsRequest>,
     ) -> std::result::Result<Response<pb::ListPermissionsResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let caller = caller(&request)?;
+        self.0.authorize_at_root(&caller, &builtin::check())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
@@ -114,7 +114,7 @@ impl AuthorizationService for AuthorizationApi {
         let revision = engine.applied_revision();
         let held = engine
             .list_permissions(
-                scope.environment_id,
+                caller.environment,
                 &identity,
                 &node,
                 at.unwrap_or_else(Timestamp::now),
@@ -130,8 +130,8 @@ impl AuthorizationService for AuthorizationApi {
         &self,
         request: Request<pb::LookupNodesRequest>,
     ) -> std::result::Result<Response<pb::LookupNodesResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let caller = caller(&request)?;
+        self.0.authorize_at_root(&caller, &builtin::check())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
@@ -147,7 +147,7 @@ impl AuthorizationService for AuthorizationApi {
         let revision = engine.applied_revision();
         let found = engine
             .lookup_nodes(
-                scope.environment_id,
+                caller.environment,
                 &identity,
                 &permission,
                 &root,
@@ -177,8 +177,8 @@ impl AuthorizationService for AuthorizationApi {
         &self,
         request: Request<pb::LookupIdentitiesRequest>,
     ) -> std::result::Result<Response<pb::LookupIdentitiesResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let caller = caller(&request)?;
+        self.0.authorize_at_root(&caller, &builtin::check())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let permission = v.check("permission", Permission::parse(&req.permission));
@@ -191,7 +191,7 @@ impl AuthorizationService for AuthorizationApi {
         let revision = engine.applied_revision();
         let found = engine
             .lookup_identities(
-                scope.environment_id,
+                caller.environment,
                 &permission,
                 &node,
                 at.unwrap_or_else(Timestamp::now),
