@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 use tokio::sync::{Mutex, broadcast};
 
 use crate::{
-    auth::KeyRing,
+    access::KeyRing,
     domain::{Change, Error, Result},
     engine::Engine,
     store::Store,

@@ -1,7 +1,7 @@
 //! rbacd: a role-based authorization service spoken to over gRPC.
 
+pub mod access;
 pub mod api;
-pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;

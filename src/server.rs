@@ -1,6 +1,8 @@
 //! tonic wiring: the services, health, reflection, the interceptor that scopes
 //! each call, and graceful shutdown.
 
+mod interceptor;
+
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use tokio::sync::watch;
@@ -9,8 +11,8 @@ use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
+    access::{Authenticator, KeyRing},
     api::{AssignmentApi, AuditApi, AuthorizationApi, Context, IdentityApi, NodeApi, RoleApi},
-    auth::{Authenticator, KeyRing},
     domain::{Error, Result, secret::MIN_SECRET_LEN},
     engine::Engine,
     follower::Follower,
@@ -181,7 +183,7 @@ impl App {
         let reflection_v1alpha = reflection()
             .build_v1alpha()
             .expect("the compiled-in descriptor sets are valid");
-        let scoped = self.authenticator.interceptor();
+        let scoped = interceptor::authenticating(self.authenticator);
         let (drain, draining) = watch::channel(false);
         let metrics = Arc::new(Metrics::default());
         if let Some(addr) = self.settings.metrics_listen {

@@ -48,7 +48,8 @@ pub struct Context {
 impl Context {
     /// Refuses the call unless its identity holds `permission` at `node`.
     fn authorize(&self, caller: &Caller, permission: &Permission, node: &NodeRef) -> Result<()> {
-        crate::auth::authorize(self.follower.engine(), caller, permission, node)
+        crate::access::Policy::new(Arc::clone(self.follower.engine()))
+            .authorize(caller, permission, node)
     }
 
     /// [`Context::authorize`] at the environment's root.

@@ -87,8 +87,8 @@ use tokio::sync::watch;
 
 use crate::domain::change::Change;
 use crate::domain::{
-    EnvironmentId, IdentityId, IdentityRef, NodeId, NodeRef, Permission, PermissionPattern,
-    Snapshot, Timestamp,
+    EnvironmentId, IdentityId, IdentityRef, IdentityStatus, NodeId, NodeRef, Permission,
+    PermissionPattern, Snapshot, Timestamp,
 };
 
 pub use cell::{DoubleBufferedIndex, IndexCell, Indexes, LockedIndex, ShardedIndex};
@@ -222,9 +222,14 @@ impl<C: IndexCell> Engine<C> {
         })
     }
 
-    /// Whether the environment is indexed.
-    pub fn has_environment(&self, env: EnvironmentId) -> bool {
-        self.indexes.read(|indexes| indexes.get(env).is_some())
+    /// An identity's status, `None` when the environment has no such identity.
+    pub fn identity_status(&self, env: EnvironmentId, id: IdentityId) -> Option<IdentityStatus> {
+        self.read(env, None, |index| index.identity_status(&id))
+    }
+
+    /// The id of the node `node` names, `None` when it names none.
+    pub fn node_id(&self, env: EnvironmentId, node: &NodeRef) -> Option<NodeId> {
+        self.read(env, None, |index| index.node_id(node))
     }
 
     /// An estimate of the heap bytes of every index (of one copy, for double buffering).
