@@ -6,7 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;
-pub mod follower;
+pub mod feed;
 pub mod memory;
 pub mod metrics;
 pub mod proto;

@@ -11,11 +11,11 @@ use tonic::transport::{Server, server::TcpIncoming};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
-    access::{Authenticator, KeyRing},
-    api::{AssignmentApi, AuditApi, AuthorizationApi, Context, IdentityApi, NodeApi, RoleApi},
+    access::{Authenticator, KeyRing, Policy},
+    api::{AssignmentApi, AuditApi, AuthorizationApi, IdentityApi, NodeApi, RoleApi, State},
     domain::{Error, Result, secret::MIN_SECRET_LEN},
     engine::Engine,
-    follower::Follower,
+    feed::Feed,
     metrics::Metrics,
     proto::{
         self,
@@ -94,7 +94,8 @@ impl std::str::FromStr for Listen {
 /// A migrated store, the default environment in place and the index loaded: ready to serve.
 pub struct App {
     store: Arc<Store>,
-    follower: Arc<Follower>,
+    engine: Arc<Engine>,
+    feed: Arc<Feed>,
     authenticator: Authenticator,
     settings: Settings,
     /// What was created on first start, with the admin key's secret.
@@ -129,12 +130,13 @@ impl App {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "index loaded"
         );
-        let follower = Follower::new(Arc::clone(&store), Arc::clone(&engine), Arc::clone(&keys));
-        follower.spawn(settings.poll_interval, &settings.database_url);
+        let feed = Feed::new(Arc::clone(&store), Arc::clone(&engine), Arc::clone(&keys));
+        feed.spawn(settings.poll_interval);
         Ok(Self {
             store,
-            follower,
-            authenticator: Authenticator::new(keys, engine),
+            authenticator: Authenticator::new(keys, Arc::clone(&engine)),
+            engine,
+            feed,
             settings,
             bootstrapped,
         })
@@ -187,15 +189,17 @@ impl App {
         let (drain, draining) = watch::channel(false);
         let metrics = Arc::new(Metrics::default());
         if let Some(addr) = self.settings.metrics_listen {
-            let engine = Arc::clone(self.follower.engine());
+            let engine = Arc::clone(&self.engine);
             match crate::metrics::spawn(addr, Arc::clone(&metrics), engine).await {
                 Ok(bound) => tracing::info!(%bound, "serving Prometheus metrics"),
                 Err(e) => tracing::error!(%addr, error = %e, "cannot serve metrics"),
             }
         }
-        let context = Context {
+        let state = State {
             store: self.store,
-            follower: self.follower,
+            policy: Policy::new(Arc::clone(&self.engine)),
+            engine: self.engine,
+            feed: self.feed,
             min_revision_timeout: self.settings.min_revision_timeout,
             draining,
             metrics,
@@ -209,27 +213,27 @@ impl App {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(RoleServiceServer::with_interceptor(
-                RoleApi(context.clone()),
+                RoleApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(IdentityServiceServer::with_interceptor(
-                IdentityApi(context.clone()),
+                IdentityApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(NodeServiceServer::with_interceptor(
-                NodeApi(context.clone()),
+                NodeApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(AssignmentServiceServer::with_interceptor(
-                AssignmentApi(context.clone()),
+                AssignmentApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(AuditServiceServer::with_interceptor(
-                AuditApi(context.clone()),
+                AuditApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(AuthorizationServiceServer::with_interceptor(
-                AuthorizationApi(context),
+                AuthorizationApi::new(state),
                 scoped.clone(),
             ));
         (router, drain)

@@ -2,13 +2,21 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{Context, caller, parse, parse::Violations, render};
+use super::{State, caller, parse, parse::Violations, render};
 use crate::domain::{AssignmentState, MAX_BATCH_ITEMS, NodeRef, PageRequest, Result, builtin};
 use crate::proto::v1::{self as pb, assignment_service_server::AssignmentService};
 use crate::store::{AssignmentFilter, AssignmentSelector, NewAssignment};
 
 /// Serves AssignmentService.
-pub struct AssignmentApi(pub Context);
+pub struct AssignmentApi {
+    state: State,
+}
+
+impl AssignmentApi {
+    pub fn new(state: State) -> Self {
+        Self { state }
+    }
+}
 
 fn new_assignment(v: &mut Violations, req: &pb::CreateAssignmentRequest) -> Option<NewAssignment> {
     let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
@@ -104,11 +112,12 @@ impl AssignmentService for AssignmentApi {
         let mut v = Violations::default();
         let new = new_assignment(&mut v, request.get_ref());
         let new = v.finish(new)?;
-        self.0
+        self.state
+            .policy
             .authorize(&caller, &builtin::assignments_write(), &new.node)?;
         let written = self
-            .0
-            .applied(self.0.store.create_assignment(caller, new).await?)
+            .state
+            .applied(self.state.store.create_assignment(caller, new).await?)
             .await?;
         Ok(Response::new(pb::CreateAssignmentResponse {
             assignment: render::assignments(std::slice::from_ref(&written.value)).pop(),
@@ -138,12 +147,18 @@ impl AssignmentService for AssignmentApi {
         }
         let batch = v.finish(Some(batch))?;
         for item in &batch {
-            self.0
+            self.state
+                .policy
                 .authorize(&caller, &builtin::assignments_write(), &item.node)?;
         }
         let written = self
-            .0
-            .applied(self.0.store.batch_create_assignments(caller, batch).await?)
+            .state
+            .applied(
+                self.state
+                    .store
+                    .batch_create_assignments(caller, batch)
+                    .await?,
+            )
             .await?;
         Ok(Response::new(pb::BatchCreateAssignmentsResponse {
             assignments: render::assignments(&written.value),
@@ -158,12 +173,13 @@ impl AssignmentService for AssignmentApi {
         let caller = caller(&request)?;
         let id = parse::field("id", parse::uuid(&request.get_ref().id))?;
         let view = self
-            .0
+            .state
             .store
             .get_assignment(caller.environment, id.into())
             .await?;
         let at = NodeRef::Id(view.assignment.node_id);
-        self.0
+        self.state
+            .policy
             .authorize(&caller, &builtin::assignments_read(), &at)?;
         Ok(Response::new(pb::GetAssignmentResponse {
             assignment: render::assignments(std::slice::from_ref(&view)).pop(),
@@ -179,10 +195,11 @@ impl AssignmentService for AssignmentApi {
         let filter = filter(req)?;
         let page = PageRequest::parse(req.page_size, &req.page_token)?;
         let at = filter.node.clone().unwrap_or_else(NodeRef::root);
-        self.0
+        self.state
+            .policy
             .authorize(&caller, &builtin::assignments_read(), &at)?;
         let listed = self
-            .0
+            .state
             .store
             .list_assignments(caller.environment, filter, page)
             .await?;
@@ -200,16 +217,21 @@ impl AssignmentService for AssignmentApi {
         let selector = selector(request.get_ref())?;
         let at = match &selector {
             AssignmentSelector::Id(id) => {
-                let view = self.0.store.get_assignment(caller.environment, *id).await?;
+                let view = self
+                    .state
+                    .store
+                    .get_assignment(caller.environment, *id)
+                    .await?;
                 NodeRef::Id(view.assignment.node_id)
             }
             AssignmentSelector::Triple { node, .. } => node.clone(),
         };
-        self.0
+        self.state
+            .policy
             .authorize(&caller, &builtin::assignments_write(), &at)?;
         let written = self
-            .0
-            .applied(self.0.store.delete_assignment(caller, selector).await?)
+            .state
+            .applied(self.state.store.delete_assignment(caller, selector).await?)
             .await?;
         Ok(Response::new(pb::DeleteAssignmentResponse {
             assignment: render::assignments(std::slice::from_ref(&written.value)).pop(),

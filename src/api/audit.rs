@@ -11,7 +11,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::{Context, caller, json, parse, parse::Violations, render};
+use super::{State, caller, json, parse, parse::Violations, render};
 use crate::domain::{
     Change, Error, FieldViolation, Result, change::ObjectKind, paging::RevisionPageRequest,
 };
@@ -23,7 +23,15 @@ use crate::store::ChangeFilter;
 const WATCH_BUFFER: usize = 256;
 
 /// Serves AuditService.
-pub struct AuditApi(pub Context);
+pub struct AuditApi {
+    state: State,
+}
+
+impl AuditApi {
+    pub fn new(state: State) -> Self {
+        Self { state }
+    }
+}
 
 /// The wire form of an object kind.
 fn object_kind(kind: ObjectKind) -> pb::ObjectKind {
@@ -121,7 +129,8 @@ impl AuditService for AuditApi {
         request: Request<pb::ListChangesRequest>,
     ) -> std::result::Result<Response<pb::ListChangesResponse>, Status> {
         let caller = caller(&request)?;
-        self.0
+        self.state
+            .policy
             .authorize_at_root(&caller, &crate::domain::builtin::audit_read())?;
         let req = request.into_inner();
         let mut v = Violations::default();
@@ -130,7 +139,7 @@ impl AuditService for AuditApi {
         let (filter, mut page) = v.finish(filter.zip(page))?;
         page.after = page.after.max(req.after_revision);
         let listed = self
-            .0
+            .state
             .store
             .list_changes(caller.environment, &filter, page)
             .await?;
@@ -147,7 +156,8 @@ impl AuditService for AuditApi {
         request: Request<pb::WatchRequest>,
     ) -> std::result::Result<Response<Self::WatchStream>, Status> {
         let caller = caller(&request)?;
-        self.0
+        self.state
+            .policy
             .authorize_at_root(&caller, &crate::domain::builtin::audit_read())?;
         let req = request.into_inner();
         let mut v = Violations::default();
@@ -155,16 +165,16 @@ impl AuditService for AuditApi {
         let filter: Result<ChangeFilter> = v.finish(filter);
         let filter = filter?;
         // Subscribed before the backlog is read, so no change falls between them.
-        let live = self.0.follower.subscribe();
+        let live = self.state.feed.subscribe();
         let (tx, rx) = mpsc::channel(WATCH_BUFFER);
         let watcher = watch::Watcher {
-            store: std::sync::Arc::clone(&self.0.store),
+            store: std::sync::Arc::clone(&self.state.store),
             environment_id: caller.environment,
             filter,
             last_sent: req.after_revision,
             tx,
         };
-        tokio::spawn(watcher.run(live, self.0.draining.clone()));
+        tokio::spawn(watcher.run(live, self.state.draining.clone()));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }

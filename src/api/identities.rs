@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{Context, caller, parse, parse::Violations, render};
+use super::{State, caller, parse, parse::Violations, render};
 use crate::domain::{
     IdentityKind, IdentityStatus, MAX_BATCH_ITEMS, MAX_NAME_LEN, PageRequest, Result, builtin,
 };
@@ -10,7 +10,15 @@ use crate::proto::v1::{self as pb, identity_service_server::IdentityService};
 use crate::store::{IdentityFilter, IdentityUpdate, InitialAssignment, NewIdentity};
 
 /// Serves IdentityService.
-pub struct IdentityApi(pub Context);
+pub struct IdentityApi {
+    state: State,
+}
+
+impl IdentityApi {
+    pub fn new(state: State) -> Self {
+        Self { state }
+    }
+}
 
 fn new_identity(
     v: &mut Violations,
@@ -100,7 +108,8 @@ impl IdentityService for IdentityApi {
         request: Request<pb::CreateIdentityRequest>,
     ) -> Result<Response<pb::CreateIdentityResponse>, Status> {
         let caller = caller(&request)?;
-        self.0
+        self.state
+            .policy
             .authorize_at_root(&caller, &builtin::identities_write())?;
         let req = request.into_inner();
         let mut v = Violations::default();
@@ -113,8 +122,8 @@ impl IdentityService for IdentityApi {
         );
         let new = v.finish(new)?;
         let written = self
-            .0
-            .applied(self.0.store.create_identity(caller, new).await?)
+            .state
+            .applied(self.state.store.create_identity(caller, new).await?)
             .await?;
         Ok(Response::new(pb::CreateIdentityResponse {
             identity: Some(render::identity(&written.value)),
@@ -127,7 +136,8 @@ impl IdentityService for IdentityApi {
         request: Request<pb::InviteIdentityRequest>,
     ) -> Result<Response<pb::InviteIdentityResponse>, Status> {
         let caller = caller(&request)?;
-        self.0
+        self.state
+            .policy
             .authorize_at_root(&caller, &builtin::identities_write())?;
         let req = request.into_inner();
         let mut v = Violations::default();
@@ -141,12 +151,18 @@ impl IdentityService for IdentityApi {
         let initial = initial_assignments(&mut v, &req.assignments);
         let (new, initial) = v.finish(new.zip(initial))?;
         for item in &initial {
-            self.0
+            self.state
+                .policy
                 .authorize(&caller, &builtin::assignments_write(), &item.node)?;
         }
         let written = self
-            .0
-            .applied(self.0.store.invite_identity(caller, new, initial).await?)
+            .state
+            .applied(
+                self.state
+                    .store
+                    .invite_identity(caller, new, initial)
+                    .await?,
+            )
             .await?;
         let (identity, assignments) = written.value;
         Ok(Response::new(pb::InviteIdentityResponse {
@@ -161,11 +177,12 @@ impl IdentityService for IdentityApi {
         request: Request<pb::GetIdentityRequest>,
     ) -> Result<Response<pb::GetIdentityResponse>, Status> {
         let caller = caller(&request)?;
-        self.0
+        self.state
+            .policy
             .authorize_at_root(&caller, &builtin::identities_read())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let identity = self
-            .0
+            .state
             .store
             .get_identity(caller.environment, &identity_ref)
             .await?;
@@ -179,13 +196,14 @@ impl IdentityService for IdentityApi {
         request: Request<pb::ListIdentitiesRequest>,
     ) -> Result<Response<pb::ListIdentitiesResponse>, Status> {
         let caller = caller(&request)?;
-        self.0
+        self.state
+            .policy
             .authorize_at_root(&caller, &builtin::identities_read())?;
         let req = request.get_ref();
         let filter = filter(req)?;
         let page = PageRequest::parse(req.page_size, &req.page_token)?;
         let listed = self
-            .0
+            .state
             .store
             .list_identities(caller.environment, filter, page)
             .await?;
@@ -200,7 +218,8 @@ impl IdentityService for IdentityApi {
         request: Request<pb::UpdateIdentityRequest>,
     ) -> Result<Response<pb::UpdateIdentityResponse>, Status> {
         let caller = caller(&request)?;
-        self.0
+        self.state
+            .policy
             .authorize_at_root(&caller, &builtin::identities_write())?;
         let req = request.into_inner();
         let mut v = Violations::default();
@@ -224,9 +243,9 @@ impl IdentityService for IdentityApi {
         }
         let identity_ref = v.finish(identity_ref)?;
         let written = self
-            .0
+            .state
             .applied(
-                self.0
+                self.state
                     .store
                     .update_identity(caller, &identity_ref, update)
                     .await?,
@@ -243,13 +262,14 @@ impl IdentityService for IdentityApi {
         request: Request<pb::ActivateIdentityRequest>,
     ) -> Result<Response<pb::ActivateIdentityResponse>, Status> {
         let caller = caller(&request)?;
-        self.0
+        self.state
+            .policy
             .authorize_at_root(&caller, &builtin::identities_write())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let written = self
-            .0
+            .state
             .applied(
-                self.0
+                self.state
                     .store
                     .activate_identity(caller, &identity_ref)
                     .await?,
@@ -266,12 +286,18 @@ impl IdentityService for IdentityApi {
         request: Request<pb::DisableIdentityRequest>,
     ) -> Result<Response<pb::DisableIdentityResponse>, Status> {
         let caller = caller(&request)?;
-        self.0
+        self.state
+            .policy
             .authorize_at_root(&caller, &builtin::identities_write())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let written = self
-            .0
-            .applied(self.0.store.disable_identity(caller, &identity_ref).await?)
+            .state
+            .applied(
+                self.state
+                    .store
+                    .disable_identity(caller, &identity_ref)
+                    .await?,
+            )
             .await?;
         Ok(Response::new(pb::DisableIdentityResponse {
             identity: Some(render::identity(&written.value)),
@@ -284,12 +310,18 @@ impl IdentityService for IdentityApi {
         request: Request<pb::DeleteIdentityRequest>,
     ) -> Result<Response<pb::DeleteIdentityResponse>, Status> {
         let caller = caller(&request)?;
-        self.0
+        self.state
+            .policy
             .authorize_at_root(&caller, &builtin::identities_write())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let written = self
-            .0
-            .applied(self.0.store.delete_identity(caller, &identity_ref).await?)
+            .state
+            .applied(
+                self.state
+                    .store
+                    .delete_identity(caller, &identity_ref)
+                    .await?,
+            )
             .await?;
         let (identity, deleted_assignments) = written.value;
         Ok(Response::new(pb::DeleteIdentityResponse {
@@ -303,20 +335,20 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::CreateApiKeyRequest>,
     ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
-        super::api_keys::create(&self.0, request).await
+        super::api_keys::create(&self.state, request).await
     }
 
     async fn list_api_keys(
         &self,
         request: Request<pb::ListApiKeysRequest>,
     ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
-        super::api_keys::list(&self.0, request).await
+        super::api_keys::list(&self.state, request).await
     }
 
     async fn revoke_api_key(
         &self,
         request: Request<pb::RevokeApiKeyRequest>,
     ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
-        super::api_keys::revoke(&self.0, request).await
+        super::api_keys::revoke(&self.state, request).await
     }
 }

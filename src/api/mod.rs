@@ -19,9 +19,10 @@ use tokio::sync::watch;
 use tonic::{Request, Status};
 
 use crate::{
-    domain::Caller,
-    domain::{NodeRef, Permission, Result},
-    follower::Follower,
+    access::Policy,
+    domain::{Caller, Result},
+    engine::Engine,
+    feed::Feed,
     metrics::Metrics,
     store::{Store, Written},
 };
@@ -33,11 +34,13 @@ pub use identities::IdentityApi;
 pub use nodes::NodeApi;
 pub use roles::RoleApi;
 
-/// What every handler works with.
+/// The services every handler works with.
 #[derive(Clone)]
-pub struct Context {
+pub struct State {
     pub store: Arc<Store>,
-    pub follower: Arc<Follower>,
+    pub engine: Arc<Engine>,
+    pub feed: Arc<Feed>,
+    pub policy: Policy,
     /// How long a check waits for its `min_revision`.
     pub min_revision_timeout: Duration,
     /// Becomes true when the server drains: long-lived streams end.
@@ -45,22 +48,11 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
 }
 
-impl Context {
-    /// Refuses the call unless its identity holds `permission` at `node`.
-    fn authorize(&self, caller: &Caller, permission: &Permission, node: &NodeRef) -> Result<()> {
-        crate::access::Policy::new(Arc::clone(self.follower.engine()))
-            .authorize(caller, permission, node)
-    }
-
-    /// [`Context::authorize`] at the environment's root.
-    fn authorize_at_root(&self, caller: &Caller, permission: &Permission) -> Result<()> {
-        self.authorize(caller, permission, &NodeRef::root())
-    }
-
+impl State {
     /// Passes a write on once this instance's index has applied it, so a
     /// check sent after the reply sees the write.
-    async fn applied<T>(&self, written: Written<T>) -> Result<Written<T>> {
-        self.follower.applied_through(written.revision).await?;
+    async fn applied<T>(&self, mut written: Written<T>) -> Result<Written<T>> {
+        self.feed.apply_written(&mut written).await?;
         self.metrics
             .writes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -68,8 +60,7 @@ impl Context {
     }
 }
 
-/// The environment and actor a request was authenticated for, put there by
-/// the server's interceptor.
+/// The caller a request was authenticated as, put there by the server's interceptor.
 fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
     request
         .extensions()

@@ -2,13 +2,21 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{Context, caller, parse, parse::Violations, render};
+use super::{State, caller, parse, parse::Violations, render};
 use crate::domain::{MAX_TEXT_LEN, PageRequest, RoleName, builtin};
 use crate::proto::v1::{self as pb, role_service_server::RoleService};
 use crate::store::{NewRole, RoleUpdate};
 
 /// Serves RoleService.
-pub struct RoleApi(pub Context);
+pub struct RoleApi {
+    state: State,
+}
+
+impl RoleApi {
+    pub fn new(state: State) -> Self {
+        Self { state }
+    }
+}
 
 fn parse_update(req: &pb::UpdateRoleRequest) -> crate::domain::Result<RoleUpdate> {
     let mut v = Violations::default();
@@ -65,7 +73,9 @@ impl RoleService for RoleApi {
         request: Request<pb::CreateRoleRequest>,
     ) -> Result<Response<pb::CreateRoleResponse>, Status> {
         let caller = caller(&request)?;
-        self.0.authorize_at_root(&caller, &builtin::roles_write())?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::roles_write())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let name = v.check("name", RoleName::parse(&req.name));
@@ -79,8 +89,8 @@ impl RoleService for RoleApi {
             },
         ))?;
         let written = self
-            .0
-            .applied(self.0.store.create_role(caller, new).await?)
+            .state
+            .applied(self.state.store.create_role(caller, new).await?)
             .await?;
         Ok(Response::new(pb::CreateRoleResponse {
             role: Some(render::role(&written.value)),
@@ -93,9 +103,15 @@ impl RoleService for RoleApi {
         request: Request<pb::GetRoleRequest>,
     ) -> Result<Response<pb::GetRoleResponse>, Status> {
         let caller = caller(&request)?;
-        self.0.authorize_at_root(&caller, &builtin::roles_read())?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::roles_read())?;
         let role_ref = parse::field("role", parse::role_ref(request.get_ref().role.as_ref()))?;
-        let role = self.0.store.get_role(caller.environment, &role_ref).await?;
+        let role = self
+            .state
+            .store
+            .get_role(caller.environment, &role_ref)
+            .await?;
         Ok(Response::new(pb::GetRoleResponse {
             role: Some(render::role(&role)),
         }))
@@ -106,10 +122,16 @@ impl RoleService for RoleApi {
         request: Request<pb::ListRolesRequest>,
     ) -> Result<Response<pb::ListRolesResponse>, Status> {
         let caller = caller(&request)?;
-        self.0.authorize_at_root(&caller, &builtin::roles_read())?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::roles_read())?;
         let req = request.get_ref();
         let page = PageRequest::parse(req.page_size, &req.page_token)?;
-        let listed = self.0.store.list_roles(caller.environment, page).await?;
+        let listed = self
+            .state
+            .store
+            .list_roles(caller.environment, page)
+            .await?;
         Ok(Response::new(pb::ListRolesResponse {
             roles: listed.items.iter().map(render::role).collect(),
             next_page_token: listed.next_page_token,
@@ -121,13 +143,20 @@ impl RoleService for RoleApi {
         request: Request<pb::UpdateRoleRequest>,
     ) -> Result<Response<pb::UpdateRoleResponse>, Status> {
         let caller = caller(&request)?;
-        self.0.authorize_at_root(&caller, &builtin::roles_write())?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::roles_write())?;
         let req = request.into_inner();
         let update = parse_update(&req)?;
         let role_ref = parse::field("role", parse::role_ref(req.role.as_ref()))?;
         let written = self
-            .0
-            .applied(self.0.store.update_role(caller, &role_ref, update).await?)
+            .state
+            .applied(
+                self.state
+                    .store
+                    .update_role(caller, &role_ref, update)
+                    .await?,
+            )
             .await?;
         Ok(Response::new(pb::UpdateRoleResponse {
             role: Some(render::role(&written.value)),
@@ -140,13 +169,15 @@ impl RoleService for RoleApi {
         request: Request<pb::DeleteRoleRequest>,
     ) -> Result<Response<pb::DeleteRoleResponse>, Status> {
         let caller = caller(&request)?;
-        self.0.authorize_at_root(&caller, &builtin::roles_write())?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::roles_write())?;
         let req = request.into_inner();
         let role_ref = parse::field("role", parse::role_ref(req.role.as_ref()))?;
         let written = self
-            .0
+            .state
             .applied(
-                self.0
+                self.state
                     .store
                     .delete_role(caller, &role_ref, req.force)
                     .await?,

@@ -101,11 +101,7 @@ impl Store {
         }
         let secret = NewSecret::generate();
         let key = insert(&mut tx, identity.id, name, &secret, "CreateApiKey").await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: (key, secret.plaintext),
-            revision,
-        })
+        tx.commit((key, secret.plaintext)).await
     }
 
     /// Lists API keys (of one identity, when given) in creation order.
@@ -155,10 +151,6 @@ impl Store {
             )));
         }
         let key = revoke_row(&mut tx, row, "RevokeApiKey").await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: key,
-            revision,
-        })
+        tx.commit(key).await
     }
 }

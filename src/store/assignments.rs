@@ -234,11 +234,7 @@ impl Store {
     ) -> Result<Written<AssignmentView>> {
         let mut tx = self.begin_write(caller).await?;
         let view = insert(&mut tx, &new, "CreateAssignment", "").await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: view,
-            revision,
-        })
+        tx.commit(view).await
     }
 
     /// Creates every assignment or none.
@@ -254,11 +250,7 @@ impl Store {
             let item = format!("assignments[{i}]");
             created.push(insert(&mut tx, new, "BatchCreateAssignments", &item).await?);
         }
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: created,
-            revision,
-        })
+        tx.commit(created).await
     }
 
     /// Returns one assignment.
@@ -373,11 +365,7 @@ impl Store {
         guard::keep_an_administrator(&tx, |a| a.id == row.id).await?;
         let view = views(&tx.txn, vec![row.clone()], None).await?.remove(0);
         delete_rows(&mut tx, vec![row], "DeleteAssignment").await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: view,
-            revision,
-        })
+        tx.commit(view).await
     }
 }
 

@@ -146,16 +146,13 @@ impl Store {
             ACTION,
         )
         .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: Provisioned {
-                environment: env,
-                admin,
-                api_key,
-                secret: secret.plaintext,
-            },
-            revision,
+        tx.commit(Provisioned {
+            environment: env,
+            admin,
+            api_key,
+            secret: secret.plaintext,
         })
+        .await
     }
 
     /// Creates environment `name` unless it exists; returns what was made, if anything.

@@ -122,11 +122,7 @@ impl Store {
     ) -> Result<Written<Identity>> {
         let mut tx = self.begin_write(caller).await?;
         let identity = insert(&mut tx, new, IdentityStatus::Active, "CreateIdentity").await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: identity,
-            revision,
-        })
+        tx.commit(identity).await
     }
 
     /// Creates an INVITED identity and its initial assignments, all or nothing.
@@ -145,11 +141,7 @@ impl Store {
             let label = format!("assignments[{i}]");
             created.push(assignments::insert(&mut tx, &item, "InviteIdentity", &label).await?);
         }
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: (identity, created),
-            revision,
-        })
+        tx.commit((identity, created)).await
     }
 
     /// Returns one identity.
@@ -301,11 +293,7 @@ impl Store {
             .map_err(error::on_write("update the identity", duplicate))?;
         tx.record(action, Some(&before), Event::IdentitySaved(after.clone()))
             .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: after,
-            revision,
-        })
+        tx.commit(after).await
     }
 
     /// Deletes an identity and its assignments; returns it and how many assignments went.
@@ -332,10 +320,6 @@ impl Store {
             Event::IdentityDeleted(identity.id),
         )
         .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: (identity, removed),
-            revision,
-        })
+        tx.commit((identity, removed)).await
     }
 }

@@ -12,6 +12,7 @@ mod error;
 mod guard;
 mod identities;
 mod nodes;
+mod notify;
 mod resolve;
 mod roles;
 mod snapshot;
@@ -23,7 +24,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tokio::sync::Mutex;
 
-use crate::domain::{Caller, Result};
+use crate::domain::{Caller, Change, Result};
 
 pub use assignments::{
     AssignmentFilter, AssignmentSelector, AssignmentView, InitialAssignment, NewAssignment,
@@ -33,13 +34,15 @@ pub use environments::Provisioned;
 pub use identities::{IdentityFilter, IdentityUpdate, NewIdentity};
 pub use nodes::{DeletedNode, NewNode};
 pub use roles::{NewRole, RoleUpdate};
-pub use write::CHANGES_CHANNEL;
 
-/// A write's result: the object(s) written and the change-log revision.
+/// A write's result: the object(s) written, the change-log revision, and the
+/// changes it recorded, so the writing instance can apply them without reading the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Written<T> {
     pub value: T,
     pub revision: u64,
+    /// In revision order; the last one's revision is `revision`.
+    pub changes: Vec<Change>,
 }
 
 /// The database behind rbacd.

@@ -67,11 +67,7 @@ impl Store {
             }))?;
         tx.record("CreateNode", None::<&Node>, Event::NodeSaved(node.clone()))
             .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: node,
-            revision,
-        })
+        tx.commit(node).await
     }
 
     /// Returns one node.
@@ -143,11 +139,7 @@ impl Store {
             .map_err(error::on_query("move the node"))?;
         tx.record("MoveNode", Some(&before), Event::NodeSaved(after.clone()))
             .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: after,
-            revision,
-        })
+        tx.commit(after).await
     }
 
     /// Deletes a node; with `cascade`, its whole subtree. Assignments on the
@@ -204,14 +196,11 @@ impl Store {
             tx.record("DeleteNode", Some(&before), Event::NodeDeleted(before.id))
                 .await?;
         }
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: DeletedNode {
-                node: convert::node(row)?,
-                nodes: ids.len() as u32,
-                assignments: removed,
-            },
-            revision,
+        tx.commit(DeletedNode {
+            node: convert::node(row)?,
+            nodes: ids.len() as u32,
+            assignments: removed,
         })
+        .await
     }
 }

@@ -108,11 +108,7 @@ impl Store {
     pub async fn create_role(&self, caller: Caller, new: NewRole) -> Result<Written<Role>> {
         let mut tx = self.begin_write(caller).await?;
         let role = insert(&mut tx, new, "CreateRole").await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: role,
-            revision,
-        })
+        tx.commit(role).await
     }
 
     /// Returns one role.
@@ -182,11 +178,7 @@ impl Store {
         }
         tx.record("UpdateRole", Some(&before), Event::RoleSaved(after.clone()))
             .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: after,
-            revision,
-        })
+        tx.commit(after).await
     }
 
     /// Deletes a role; with `force`, its assignments too. Returns the role and
@@ -223,11 +215,7 @@ impl Store {
             .map_err(error::on_query("delete the role"))?;
         tx.record("DeleteRole", Some(&role), Event::RoleDeleted(role.id))
             .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: (role, removed),
-            revision,
-        })
+        tx.commit((role, removed)).await
     }
 }
 

@@ -1,8 +1,8 @@
 //! One Watch stream: the backlog from the store, then live changes from the
-//! follower, with no gap and no repeat across the switch.
+//! feed, with no gap and no repeat across the switch.
 //!
-//! The stream subscribes to the follower before it reads the backlog. A change
-//! is in the store before the follower broadcasts it, so every change is either
+//! The stream subscribes to the change feed before it reads the backlog. A change
+//! is in the store before the feed broadcasts it, so every change is either
 //! in the backlog read or arrives on the subscription afterwards; a change seen
 //! both ways is sent once, because only revisions above the last one sent go
 //! out. When the subscription lags (the client read too slowly and broadcasts

@@ -7,7 +7,7 @@ use std::{future::Future, sync::atomic::Ordering::Relaxed};
 use tonic::Status;
 
 use super::explain::render;
-use crate::api::{Context, parse, parse::Violations};
+use crate::api::{State, parse, parse::Violations};
 use crate::domain::{EnvironmentId, Error, IdentityRef, NodeRef, Permission, Result, Timestamp};
 use crate::engine::Decision;
 use crate::metrics::Metrics;
@@ -122,13 +122,12 @@ fn item_details(status: &Status) -> Vec<prost_types::Any> {
         .collect()
 }
 
-impl Context {
+impl State {
     /// Waits, bounded, until this instance has applied `revision`.
     pub(super) async fn reach(&self, revision: u64) -> Result<()> {
         if self.has_applied(revision)
             || self
-                .follower
-                .engine()
+                .engine
                 .wait_for_revision(revision, self.min_revision_timeout)
                 .await
         {
@@ -139,13 +138,13 @@ impl Context {
     }
 
     fn has_applied(&self, revision: u64) -> bool {
-        revision == 0 || self.follower.engine().applied_revision() >= revision
+        revision == 0 || self.engine.applied_revision() >= revision
     }
 
     fn not_reached(&self, revision: u64) -> Error {
         Error::Unavailable(format!(
             "this instance has applied revision {} and revision {revision} did not arrive within {:?}; retry, or ask another instance",
-            self.follower.engine().applied_revision(),
+            self.engine.applied_revision(),
             self.min_revision_timeout
         ))
     }
@@ -153,8 +152,7 @@ impl Context {
     /// Decides a check whose `min_revision` has been applied.
     pub(super) fn decide(&self, env: EnvironmentId, query: &Query) -> Decision {
         let at = query.at.unwrap_or_else(Timestamp::now);
-        self.follower
-            .engine()
+        self.engine
             .check(env, &query.identity, &query.permission, &query.node, at)
     }
 
@@ -192,12 +190,12 @@ impl Context {
         correlation_id: String,
         query: Query,
     ) -> impl Future<Output = pb::CheckResponse> + Send + 'static {
-        let context = self.clone();
+        let state = self.clone();
         async move {
-            match context.reach(query.min_revision).await {
+            match state.reach(query.min_revision).await {
                 Ok(()) => {
-                    let decision = context.decide(env, &query);
-                    context.metrics.checked(decision.allowed);
+                    let decision = state.decide(env, &query);
+                    state.metrics.checked(decision.allowed);
                     render(correlation_id, &query, decision)
                 }
                 Err(e) => item_error(correlation_id, e),

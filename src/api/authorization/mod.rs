@@ -9,7 +9,7 @@ use std::pin::Pin;
 use futures::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{Context, caller, parse, parse::Violations};
+use super::{State, caller, parse, parse::Violations};
 use crate::domain::{
     Error, IdentityRef, MAX_BATCH_ITEMS, NodeRef, Permission, Timestamp, builtin, paging,
 };
@@ -19,7 +19,15 @@ use crate::proto::v1::{self as pb, authorization_service_server::AuthorizationSe
 use answer::{Tally, parse_check};
 
 /// Serves AuthorizationService.
-pub struct AuthorizationApi(pub Context);
+pub struct AuthorizationApi {
+    state: State,
+}
+
+impl AuthorizationApi {
+    pub fn new(state: State) -> Self {
+        Self { state }
+    }
+}
 
 fn not_found(denial: Denial, identity: Option<&IdentityRef>, node: &NodeRef) -> Error {
     match (denial, identity) {
@@ -40,12 +48,14 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::CheckRequest>,
     ) -> std::result::Result<Response<pb::CheckResponse>, Status> {
         let caller = caller(&request)?;
-        self.0.authorize_at_root(&caller, &builtin::check())?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::check())?;
         let req = request.into_inner();
         let query = parse_check(&req)?;
-        self.0.reach(query.min_revision).await?;
-        let decision = self.0.decide(caller.environment, &query);
-        self.0.metrics.checked(decision.allowed);
+        self.state.reach(query.min_revision).await?;
+        let decision = self.state.decide(caller.environment, &query);
+        self.state.metrics.checked(decision.allowed);
         Ok(Response::new(explain::render(
             req.correlation_id,
             &query,
@@ -58,7 +68,9 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::BatchCheckRequest>,
     ) -> std::result::Result<Response<pb::BatchCheckResponse>, Status> {
         let caller = caller(&request)?;
-        self.0.authorize_at_root(&caller, &builtin::check())?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::check())?;
         let checks = request.into_inner().checks;
         if checks.is_empty() || checks.len() > MAX_BATCH_ITEMS {
             return Err(Error::invalid(
@@ -70,16 +82,16 @@ impl AuthorizationService for AuthorizationApi {
         // One bounded wait for the whole batch; items still behind after it
         // get UNAVAILABLE at once instead of waiting again, one by one.
         let newest = checks.iter().map(|c| c.min_revision).max().unwrap_or(0);
-        let _ = self.0.reach(newest).await;
+        let _ = self.state.reach(newest).await;
         let mut tally = Tally::default();
         let results = checks
             .into_iter()
             .map(|check| {
-                self.0
+                self.state
                     .answer_in_batch(caller.environment, check, &mut tally)
             })
             .collect();
-        tally.flush(&self.0.metrics);
+        tally.flush(&self.state.metrics);
         Ok(Response::new(pb::BatchCheckResponse { results }))
     }
 
@@ -90,9 +102,11 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<Streaming<pb::CheckRequest>>,
     ) -> std::result::Result<Response<Self::CheckStreamStream>, Status> {
         let caller = caller(&request)?;
-        self.0.authorize_at_root(&caller, &builtin::check())?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::check())?;
         let answers =
-            stream::Answers::new(request.into_inner(), self.0.clone(), caller.environment);
+            stream::Answers::new(request.into_inner(), self.state.clone(), caller.environment);
         Ok(Response::new(Box::pin(answers)))
     }
 
@@ -101,16 +115,18 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::ListPermissionsRequest>,
     ) -> std::result::Result<Response<pb::ListPermissionsResponse>, Status> {
         let caller = caller(&request)?;
-        self.0.authorize_at_root(&caller, &builtin::check())?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::check())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
         let node = v.check("node", parse::optional_node_ref(req.node.as_ref()));
         let at = v.check("at", parse::timestamp(req.at.as_ref()));
         let (identity, (node, at)) = v.finish(identity.zip(node.zip(at)))?;
-        self.0.reach(req.min_revision).await?;
+        self.state.reach(req.min_revision).await?;
         let node = node.unwrap_or_else(NodeRef::root);
-        let engine = self.0.follower.engine();
+        let engine = &self.state.engine;
         let revision = engine.applied_revision();
         let held = engine
             .list_permissions(
@@ -131,7 +147,9 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::LookupNodesRequest>,
     ) -> std::result::Result<Response<pb::LookupNodesResponse>, Status> {
         let caller = caller(&request)?;
-        self.0.authorize_at_root(&caller, &builtin::check())?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::check())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
@@ -141,9 +159,9 @@ impl AuthorizationService for AuthorizationApi {
         let page = v.nested_page(req.page_size, &req.page_token);
         let ((identity, permission), ((root, at), page)) =
             v.finish(identity.zip(permission).zip(root.zip(at).zip(page)))?;
-        self.0.reach(req.min_revision).await?;
+        self.state.reach(req.min_revision).await?;
         let root = root.unwrap_or_else(NodeRef::root);
-        let engine = self.0.follower.engine();
+        let engine = &self.state.engine;
         let revision = engine.applied_revision();
         let found = engine
             .lookup_nodes(
@@ -178,7 +196,9 @@ impl AuthorizationService for AuthorizationApi {
         request: Request<pb::LookupIdentitiesRequest>,
     ) -> std::result::Result<Response<pb::LookupIdentitiesResponse>, Status> {
         let caller = caller(&request)?;
-        self.0.authorize_at_root(&caller, &builtin::check())?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::check())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let permission = v.check("permission", Permission::parse(&req.permission));
@@ -186,8 +206,8 @@ impl AuthorizationService for AuthorizationApi {
         let at = v.check("at", parse::timestamp(req.at.as_ref()));
         let page = v.nested_page(req.page_size, &req.page_token);
         let ((permission, node), (at, page)) = v.finish(permission.zip(node).zip(at.zip(page)))?;
-        self.0.reach(req.min_revision).await?;
-        let engine = self.0.follower.engine();
+        self.state.reach(req.min_revision).await?;
+        let engine = &self.state.engine;
         let revision = engine.applied_revision();
         let found = engine
             .lookup_identities(
