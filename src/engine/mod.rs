@@ -72,8 +72,8 @@
 //! One cell holds every environment's index, so a check takes one lock or
 //! pointer load in all.
 
+mod answer;
 mod cell;
-mod decision;
 mod index;
 
 #[doc(hidden)]
@@ -91,8 +91,8 @@ use crate::domain::{
     PermissionPattern, Snapshot, Timestamp,
 };
 
+pub use answer::{Decision, Denial, Found, GrantedBy, IdentityEntry, NodeEntry, Reason};
 pub use cell::{DoubleBufferedIndex, IndexCell, Indexes, LockedIndex, ShardedIndex};
-pub use decision::{Decision, Denial, GrantedBy, IdentityEntry, NodeEntry, Page, Reason};
 pub use index::EnvIndex;
 
 /// The design the service uses; see the module docs for why.
@@ -200,7 +200,7 @@ impl<C: IndexCell> Engine<C> {
         at: Timestamp,
         after: Option<NodeId>,
         limit: usize,
-    ) -> Result<Page<NodeEntry, NodeId>, Denial> {
+    ) -> Result<Found<NodeEntry, NodeId>, Denial> {
         self.read(env, Err(Denial::UnknownIdentity), |index| {
             index.lookup_nodes(identity, permission, root, at, after, limit)
         })
@@ -216,7 +216,7 @@ impl<C: IndexCell> Engine<C> {
         at: Timestamp,
         after: Option<IdentityId>,
         limit: usize,
-    ) -> Result<Page<IdentityEntry, IdentityId>, Denial> {
+    ) -> Result<Found<IdentityEntry, IdentityId>, Denial> {
         self.read(env, Err(Denial::UnknownNode), |index| {
             index.lookup_identities(permission, node, at, after, limit)
         })

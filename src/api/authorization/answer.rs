@@ -7,38 +7,12 @@ use std::{future::Future, sync::atomic::Ordering::Relaxed};
 use tonic::Status;
 
 use super::explain::render;
-use crate::api::{State, parse, parse::Violations};
-use crate::domain::{EnvironmentId, Error, IdentityRef, NodeRef, Permission, Result, Timestamp};
+use super::query::{CheckQuery, parse_check};
+use crate::api::State;
+use crate::domain::{EnvironmentId, Error, Result, Timestamp};
 use crate::engine::Decision;
 use crate::metrics::Metrics;
 use crate::proto::v1 as pb;
-
-/// A parsed check.
-pub(super) struct Query {
-    pub identity: IdentityRef,
-    pub permission: Permission,
-    pub node: NodeRef,
-    pub at: Option<Timestamp>,
-    pub min_revision: u64,
-}
-
-pub(super) fn parse_check(req: &pb::CheckRequest) -> Result<Query> {
-    let mut v = Violations::default();
-    let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
-    let permission = v.check("permission", Permission::parse(&req.permission));
-    let node = v.check("node", parse::node_ref(req.node.as_ref()));
-    let at = v.check("at", parse::timestamp(req.at.as_ref()));
-    let query = (|| {
-        Some(Query {
-            identity: identity?,
-            permission: permission?,
-            node: node?,
-            at: at?,
-            min_revision: req.min_revision,
-        })
-    })();
-    v.finish(query)
-}
 
 /// Checks answered by a batch or a stream, added to the shared counters in one
 /// go rather than one contended atomic add per check.
@@ -78,7 +52,7 @@ pub(super) enum Step {
     /// The index has not applied the item's `min_revision` yet.
     Behind {
         correlation_id: String,
-        query: Query,
+        query: CheckQuery,
     },
 }
 
@@ -150,7 +124,7 @@ impl State {
     }
 
     /// Decides a check whose `min_revision` has been applied.
-    pub(super) fn decide(&self, env: EnvironmentId, query: &Query) -> Decision {
+    pub(super) fn decide(&self, env: EnvironmentId, query: &CheckQuery) -> Decision {
         let at = query.at.unwrap_or_else(Timestamp::now);
         self.engine
             .check(env, &query.identity, &query.permission, &query.node, at)
@@ -188,7 +162,7 @@ impl State {
         &self,
         env: EnvironmentId,
         correlation_id: String,
-        query: Query,
+        query: CheckQuery,
     ) -> impl Future<Output = pb::CheckResponse> + Send + 'static {
         let state = self.clone();
         async move {

@@ -2,6 +2,7 @@
 
 mod answer;
 mod explain;
+mod query;
 mod stream;
 
 use std::pin::Pin;
@@ -16,7 +17,8 @@ use crate::domain::{
 use crate::engine::Denial;
 use crate::proto::v1::{self as pb, authorization_service_server::AuthorizationService};
 
-use answer::{Tally, parse_check};
+use answer::Tally;
+use query::parse_check;
 
 /// Serves AuthorizationService.
 pub struct AuthorizationApi {

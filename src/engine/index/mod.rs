@@ -5,11 +5,11 @@
 //! Every edit tolerates unknown ids and dangling references: it is ignored,
 //! never a panic.
 
+mod decision_rule;
 mod grants;
 mod identities;
 mod keys;
 mod nodes;
-mod query;
 mod roles;
 mod slots;
 
