@@ -34,7 +34,7 @@ pub(super) async fn create(
     let (key, secret) = written.value;
     Ok(Response::new(pb::CreateApiKeyResponse {
         api_key: Some(render(&key)),
-        secret,
+        secret: secret.expose().to_owned(),
         revision: written.revision,
     }))
 }

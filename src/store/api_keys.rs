@@ -7,7 +7,9 @@ use sea_orm::{
 use super::{Caller, Store, Written, convert, entity::api_key, error, resolve, write::WriteTx};
 use crate::domain::{
     ApiKey, ApiKeyId, EnvironmentId, Error, IdentityId, IdentityKind, IdentityRef, Page,
-    PageRequest, Result, change::Event, secret::NewSecret,
+    PageRequest, Result,
+    change::Event,
+    secret::{NewSecret, Secret},
 };
 
 /// Stores a key for `identity` inside `tx`.
@@ -90,7 +92,7 @@ impl Store {
         caller: Caller,
         identity_ref: &IdentityRef,
         name: String,
-    ) -> Result<Written<(ApiKey, String)>> {
+    ) -> Result<Written<(ApiKey, Secret)>> {
         let mut tx = self.begin_write(caller).await?;
         let row = resolve::identity_row(&tx.txn, caller.environment, identity_ref).await?;
         let identity = convert::identity(row)?;

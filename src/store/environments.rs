@@ -11,7 +11,9 @@ use super::{
 use crate::domain::{
     ADMINISTRATOR_ROLE, ApiKey, Environment, EnvironmentId, Error, Identity, IdentityKind,
     IdentityRef, IdentityStatus, Node, NodeId, NodeKey, NodeRef, PermissionPattern, Result,
-    RoleName, RoleRef, change::Event, secret::NewSecret,
+    RoleName, RoleRef,
+    change::Event,
+    secret::{NewSecret, Secret},
 };
 
 /// What creating an environment made, with the admin key's secret (shown once).
@@ -20,7 +22,7 @@ pub struct Provisioned {
     pub environment: Environment,
     pub admin: Identity,
     pub api_key: ApiKey,
-    pub secret: String,
+    pub secret: Secret,
 }
 
 const ACTION: &str = "CreateEnvironment";
