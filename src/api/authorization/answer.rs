@@ -70,30 +70,13 @@ pub(super) fn item_error(correlation_id: String, error: Error) -> pb::CheckRespo
     }
 }
 
+/// The details tonic-types encoded into `status` (a `google.rpc.Status`), e.g.
+/// its BadRequest field violations; none when it carries no details.
 fn item_details(status: &Status) -> Vec<prost_types::Any> {
     use prost::Message;
-    use tonic_types::StatusExt;
-    status
-        .get_details_bad_request()
-        .map(|bad| {
-            let wire = tonic_types::pb::BadRequest {
-                field_violations: bad
-                    .field_violations
-                    .into_iter()
-                    .map(|v| tonic_types::pb::bad_request::FieldViolation {
-                        field: v.field,
-                        description: v.description,
-                        ..Default::default()
-                    })
-                    .collect(),
-            };
-            prost_types::Any {
-                type_url: "type.googleapis.com/google.rpc.BadRequest".into(),
-                value: wire.encode_to_vec(),
-            }
-        })
-        .into_iter()
-        .collect()
+    tonic_types::pb::Status::decode(status.details())
+        .map(|rich| rich.details)
+        .unwrap_or_default()
 }
 
 impl State {
