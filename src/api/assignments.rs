@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{State, caller, parse, parse::Violations, render};
+use super::{State, caller, enums, parse, parse::Violations, render};
 use crate::domain::{AssignmentState, MAX_BATCH_ITEMS, NodeRef, PageRequest, Result, builtin};
 use crate::proto::v1::{self as pb, assignment_service_server::AssignmentService};
 use crate::store::{AssignmentFilter, AssignmentSelector, NewAssignment};
@@ -41,16 +41,10 @@ fn filter(req: &pb::ListAssignmentsRequest) -> Result<AssignmentFilter> {
     );
     let node = v.check("node", parse::optional_node_ref(req.node.as_ref()));
     let role = v.check("role", parse::optional_role_ref(req.role.as_ref()));
-    let state = match pb::AssignmentState::try_from(req.state) {
-        Ok(pb::AssignmentState::Unspecified) => Some(None),
-        Ok(pb::AssignmentState::Pending) => Some(Some(AssignmentState::Pending)),
-        Ok(pb::AssignmentState::Active) => Some(Some(AssignmentState::Active)),
-        Ok(pb::AssignmentState::Expired) => Some(Some(AssignmentState::Expired)),
-        Err(_) => {
-            v.add("state", format!("{} is not an AssignmentState", req.state));
-            None
-        }
-    };
+    let state = v.check(
+        "state",
+        enums::filter::<pb::AssignmentState, AssignmentState>(req.state, "AssignmentState"),
+    );
     if req.include_inherited && node.as_ref().is_some_and(Option::is_none) {
         v.add(
             "include_inherited",

@@ -11,7 +11,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::{State, caller, json, parse, parse::Violations, render};
+use super::{State, caller, enums, json, parse, parse::Violations, render};
 use crate::domain::{
     Change, Error, FieldViolation, Result, change::ObjectKind, paging::RevisionPageRequest,
 };
@@ -33,32 +33,6 @@ impl AuditApi {
     }
 }
 
-/// The wire form of an object kind.
-fn object_kind(kind: ObjectKind) -> pb::ObjectKind {
-    match kind {
-        ObjectKind::Environment => pb::ObjectKind::Environment,
-        ObjectKind::Role => pb::ObjectKind::Role,
-        ObjectKind::Identity => pb::ObjectKind::Identity,
-        ObjectKind::Node => pb::ObjectKind::Node,
-        ObjectKind::Assignment => pb::ObjectKind::Assignment,
-        ObjectKind::ApiKey => pb::ObjectKind::ApiKey,
-    }
-}
-
-/// An object-kind filter; UNSPECIFIED means any kind.
-fn object_kind_filter(value: i32) -> std::result::Result<Option<ObjectKind>, String> {
-    match pb::ObjectKind::try_from(value) {
-        Ok(pb::ObjectKind::Unspecified) => Ok(None),
-        Ok(pb::ObjectKind::Environment) => Ok(Some(ObjectKind::Environment)),
-        Ok(pb::ObjectKind::Role) => Ok(Some(ObjectKind::Role)),
-        Ok(pb::ObjectKind::Identity) => Ok(Some(ObjectKind::Identity)),
-        Ok(pb::ObjectKind::Node) => Ok(Some(ObjectKind::Node)),
-        Ok(pb::ObjectKind::Assignment) => Ok(Some(ObjectKind::Assignment)),
-        Ok(pb::ObjectKind::ApiKey) => Ok(Some(ObjectKind::ApiKey)),
-        Err(_) => Err(format!("{value} is not an ObjectKind")),
-    }
-}
-
 /// An optional UUID filter: empty means any.
 fn optional_uuid(text: &str) -> std::result::Result<Option<Uuid>, String> {
     if text.is_empty() {
@@ -74,7 +48,10 @@ fn change_filter(
     object_id: &str,
     actor_id: &str,
 ) -> Option<ChangeFilter> {
-    let object_kind = v.check("object_kind", object_kind_filter(kind));
+    let object_kind = v.check(
+        "object_kind",
+        enums::filter::<pb::ObjectKind, ObjectKind>(kind, "ObjectKind"),
+    );
     let object_id = v.check("object_id", optional_uuid(object_id));
     let actor = v.check("actor_id", optional_uuid(actor_id));
     Some(ChangeFilter {
@@ -112,7 +89,7 @@ pub(super) fn render_change(change: &Change) -> pb::Change {
         create_time: Some(render::timestamp(change.at)),
         actor_id: change.actor.map(|a| a.to_string()).unwrap_or_default(),
         action: change.action.clone(),
-        object_kind: object_kind(change.event.object_kind()).into(),
+        object_kind: pb::ObjectKind::from(change.event.object_kind()).into(),
         object_id: change.event.object_id().to_string(),
         before: change.before.as_ref().map(json::image),
         after: change.event.after().as_ref().map(json::image),

@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{State, caller, parse, parse::Violations, render};
+use super::{State, caller, enums, parse, parse::Violations, render};
 use crate::domain::{
     IdentityKind, IdentityStatus, MAX_BATCH_ITEMS, MAX_NAME_LEN, PageRequest, Result, builtin,
 };
@@ -79,25 +79,18 @@ fn identity_ref(r: Option<&pb::IdentityRef>) -> Result<crate::domain::IdentityRe
 
 fn filter(req: &pb::ListIdentitiesRequest) -> Result<IdentityFilter> {
     let mut v = Violations::default();
-    let status = match pb::IdentityStatus::try_from(req.status) {
-        Ok(pb::IdentityStatus::Unspecified) => None,
-        Ok(pb::IdentityStatus::Invited) => Some(IdentityStatus::Invited),
-        Ok(pb::IdentityStatus::Active) => Some(IdentityStatus::Active),
-        Ok(pb::IdentityStatus::Disabled) => Some(IdentityStatus::Disabled),
-        Err(_) => {
-            v.add("status", format!("{} is not an IdentityStatus", req.status));
-            None
-        }
-    };
-    let kind = match pb::IdentityKind::try_from(req.kind) {
-        Ok(pb::IdentityKind::Unspecified) => None,
-        Ok(pb::IdentityKind::User) => Some(IdentityKind::User),
-        Ok(pb::IdentityKind::ServiceAccount) => Some(IdentityKind::ServiceAccount),
-        Err(_) => {
-            v.add("kind", format!("{} is not an IdentityKind", req.kind));
-            None
-        }
-    };
+    let status = v
+        .check(
+            "status",
+            enums::filter::<pb::IdentityStatus, IdentityStatus>(req.status, "IdentityStatus"),
+        )
+        .flatten();
+    let kind = v
+        .check(
+            "kind",
+            enums::filter::<pb::IdentityKind, IdentityKind>(req.kind, "IdentityKind"),
+        )
+        .flatten();
     v.finish(Some(IdentityFilter { status, kind }))
 }
 

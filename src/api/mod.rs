@@ -1,10 +1,12 @@
-//! One module per gRPC service: proto to domain, a call into the store or the
-//! engine, domain to proto. No business rules here.
+//! One module per gRPC service; a handler reads parse (`parse`, `enums`) →
+//! authorize (`State::policy`) → call (store or engine) → render (`render`).
+//! No business rules here.
 
 mod api_keys;
 mod assignments;
 mod audit;
 mod authorization;
+mod enums;
 mod identities;
 mod json;
 mod nodes;

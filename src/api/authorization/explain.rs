@@ -37,16 +37,6 @@ fn concat(parts: &[&str]) -> String {
     out
 }
 
-pub(super) fn reason_code(reason: Reason) -> pb::DecisionReason {
-    match reason {
-        Reason::Granted => pb::DecisionReason::Granted,
-        Reason::NoMatchingAssignment => pb::DecisionReason::NoMatchingAssignment,
-        Reason::IdentityNotActive => pb::DecisionReason::IdentityNotActive,
-        Reason::UnknownIdentity => pb::DecisionReason::UnknownIdentity,
-        Reason::UnknownNode => pb::DecisionReason::UnknownNode,
-    }
-}
-
 /// The answer to a decided check.
 pub(super) fn render(
     correlation_id: String,
@@ -66,7 +56,7 @@ pub(super) fn render(
         revision: decision.revision,
         reason,
         error: None,
-        reason_code: reason_code(decision.reason).into(),
+        reason_code: pb::DecisionReason::from(decision.reason).into(),
         granted_by,
     }
 }
@@ -255,7 +245,7 @@ mod tests {
                 let got = render("c".into(), &q, decision);
                 assert_eq!(got.reason, want);
                 assert_eq!(got.reason.capacity(), got.reason.len());
-                assert_eq!(got.reason_code(), reason_code(reason));
+                assert_eq!(got.reason_code(), pb::DecisionReason::from(reason));
                 assert!(got.granted_by.is_none() && !got.allowed && got.revision == 7);
                 assert_eq!(got.correlation_id, "c");
             }
