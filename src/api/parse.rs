@@ -174,11 +174,8 @@ pub fn permissions(
 
 /// An identity kind; UNSPECIFIED means USER.
 pub fn identity_kind(value: i32) -> std::result::Result<IdentityKind, String> {
-    match pb::IdentityKind::try_from(value) {
-        Ok(pb::IdentityKind::Unspecified | pb::IdentityKind::User) => Ok(IdentityKind::User),
-        Ok(pb::IdentityKind::ServiceAccount) => Ok(IdentityKind::ServiceAccount),
-        Err(_) => Err(format!("{value} is not an IdentityKind")),
-    }
+    super::enums::filter::<pb::IdentityKind, IdentityKind>(value, "IdentityKind")
+        .map(|kind| kind.unwrap_or(IdentityKind::User))
 }
 
 /// An email for an identity of `kind`: empty means none.

@@ -1,5 +1,6 @@
 //! Domain types, validation and errors; independent of gRPC and SQL.
 
+mod caller;
 mod error;
 mod ids;
 mod model;
@@ -16,6 +17,7 @@ pub mod change;
 
 pub use change::Change;
 
+pub use caller::{Actor, Caller};
 pub use error::{Error, FieldViolation, MAX_QUOTED_CHARS, MAX_REPORTED_VIOLATIONS, Result, quote};
 pub use ids::{ApiKeyId, AssignmentId, EnvironmentId, IdentityId, NodeId, RoleId};
 pub use model::{

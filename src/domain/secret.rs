@@ -11,9 +11,40 @@ pub const VISIBLE_SECRET_CHARS: usize = 8;
 /// Shortest secret accepted from an operator (RBACD_BOOTSTRAP_API_KEY).
 pub const MIN_SECRET_LEN: usize = 24;
 
+/// A secret's plaintext. `Debug` never shows it, so it cannot reach a log by
+/// accident; `Display` does, for the one place it is shown to its owner.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The plaintext.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Secret {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A new API key secret: the plaintext, shown once, and what is stored.
 pub struct NewSecret {
-    pub plaintext: String,
+    pub plaintext: Secret,
     pub prefix: String,
     pub hash: String,
 }
@@ -34,7 +65,7 @@ impl NewSecret {
         Self {
             prefix: visible_prefix(&plaintext),
             hash: hash(&plaintext),
-            plaintext,
+            plaintext: Secret(plaintext),
         }
     }
 }
@@ -71,7 +102,8 @@ mod tests {
         assert_eq!(hash(&a.plaintext), a.hash);
         assert_ne!(a.hash, b.hash);
         assert!(a.plaintext.starts_with(&a.prefix));
-        assert!(!a.hash.contains(&a.plaintext));
+        assert!(!a.hash.contains(a.plaintext.expose()));
+        assert!(!format!("{:?}", a.plaintext).contains(a.plaintext.expose()));
         assert_eq!(a.prefix.len(), SECRET_PREFIX.len() + VISIBLE_SECRET_CHARS);
     }
 
