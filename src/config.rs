@@ -148,6 +148,14 @@ pub enum EnvironmentCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Mint a fresh admin API key for an environment whose admin keys are
+    /// lost (re-creating its admin service account if needed); prints it once.
+    Recover {
+        /// The environment's name.
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 /// Where the server listens.

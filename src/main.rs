@@ -44,9 +44,9 @@ async fn migrate(database: &DatabaseArgs) -> Result<(), String> {
 
 async fn environment(command: EnvironmentCommand) -> Result<(), String> {
     let database = match &command {
-        EnvironmentCommand::Create { database, .. } | EnvironmentCommand::List { database } => {
-            database
-        }
+        EnvironmentCommand::Create { database, .. }
+        | EnvironmentCommand::List { database }
+        | EnvironmentCommand::Recover { database, .. } => database,
     };
     let store = connect(database).await?;
     store.migrate().await.map_err(|e| e.to_string())?;
@@ -57,6 +57,20 @@ async fn environment(command: EnvironmentCommand) -> Result<(), String> {
             }
             let made = store
                 .create_environment(&name, None)
+                .await
+                .map_err(|e| e.to_string())?
+                .value;
+            println!(
+                "environment:     {} ({})",
+                made.environment.name, made.environment.id
+            );
+            println!("admin identity:  {}", made.admin.id);
+            println!("admin API key:   {}", made.secret);
+            eprintln!("The API key is shown only this once; send it as `x-api-key` metadata.");
+        }
+        EnvironmentCommand::Recover { name, .. } => {
+            let made = store
+                .recover_environment(&name)
                 .await
                 .map_err(|e| e.to_string())?
                 .value;

@@ -2,9 +2,11 @@
 //! and the service's own authorization policy, both answered from memory.
 
 mod authenticate;
+mod granting;
 mod keyring;
 mod policy;
 
 pub use authenticate::{API_KEY_HEADER, Authenticator};
+pub use granting::{covers, uncovered};
 pub use keyring::{KeyHolder, KeyRing};
 pub use policy::Policy;

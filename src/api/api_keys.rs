@@ -28,6 +28,7 @@ pub(super) async fn create(
     let req = request.into_inner();
     let identity = parse::field("identity", parse::identity_ref(req.identity.as_ref()))?;
     let name = parse::field("name", parse::text(&req.name, MAX_NAME_LEN))?;
+    state.policy.authorize_key_for(&caller, &identity)?;
     let written = state
         .applied(state.store.create_api_key(caller, &identity, name).await?)
         .await?;

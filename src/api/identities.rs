@@ -144,9 +144,7 @@ impl IdentityService for IdentityApi {
         let initial = initial_assignments(&mut v, &req.assignments);
         let (new, initial) = v.finish(new.zip(initial))?;
         for item in &initial {
-            self.state
-                .policy
-                .authorize(&caller, &builtin::assignments_write(), &item.node)?;
+            super::grants::authorize(&self.state, &caller, &item.role, &item.node).await?;
         }
         let written = self
             .state

@@ -7,6 +7,7 @@ mod assignments;
 mod audit;
 mod authorization;
 mod enums;
+mod grants;
 mod identities;
 mod json;
 mod nodes;

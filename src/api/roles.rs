@@ -94,6 +94,9 @@ impl RoleService for RoleApi {
             .policy
             .authorize_at_root(&caller, &builtin::roles_write())?;
         let new = parse_create(request.get_ref())?;
+        self.state
+            .policy
+            .authorize_role_write(&caller, &new.permissions)?;
         let written = self
             .state
             .applied(self.state.store.create_role(caller, new).await?)
@@ -155,6 +158,11 @@ impl RoleService for RoleApi {
         let req = request.into_inner();
         let update = parse_update(&req)?;
         let role_ref = parse::field("role", parse::role_ref(req.role.as_ref()))?;
+        if let Some(permissions) = &update.permissions {
+            self.state
+                .policy
+                .authorize_role_write(&caller, permissions)?;
+        }
         let written = self
             .state
             .applied(

@@ -30,7 +30,7 @@ use crate::domain::{
 
 pub use answer::{Decision, Denial, Found, GrantedBy, IdentityEntry, NodeEntry, Reason};
 pub use cell::{IndexCell, Indexes, ShardedIndex};
-pub use index::EnvIndex;
+pub use index::{EnvIndex, Holding};
 
 /// The design the service uses; see the module docs for why.
 pub type DefaultCell = ShardedIndex;
@@ -157,6 +157,16 @@ impl<C: IndexCell> Engine<C> {
         self.read(env, Err(Denial::UnknownNode), |index| {
             index.lookup_identities(permission, node, at, after, limit)
         })
+    }
+
+    /// The id of `identity` and each of its assignments with its role's patterns;
+    /// `None` for an unknown identity.
+    pub fn holdings(
+        &self,
+        env: EnvironmentId,
+        identity: &IdentityRef,
+    ) -> Option<(IdentityId, Vec<Holding>)> {
+        self.read(env, None, |index| index.holdings(identity))
     }
 
     /// An identity's status, `None` when the environment has no such identity.

@@ -4,7 +4,9 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::{Caller, Store, Written, convert, entity::api_key, error, resolve, write::WriteTx};
+use super::{
+    Caller, Store, Written, convert, entity::api_key, error, guard, resolve, write::WriteTx,
+};
 use crate::domain::{
     ApiKey, ApiKeyId, EnvironmentId, Error, IdentityId, IdentityKind, IdentityRef, Page,
     PageRequest, Result,
@@ -152,6 +154,7 @@ impl Store {
                 "API key {id} is already revoked"
             )));
         }
+        guard::keep_an_admin_key(&tx, &row).await?;
         let key = revoke_row(&mut tx, row, "RevokeApiKey").await?;
         tx.commit(key).await
     }

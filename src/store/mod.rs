@@ -14,6 +14,7 @@ mod guard;
 mod identities;
 mod nodes;
 mod notify;
+mod recover;
 mod resolve;
 mod roles;
 mod snapshot;

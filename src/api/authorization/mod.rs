@@ -206,6 +206,10 @@ impl AuthorizationService for AuthorizationApi {
         self.state
             .policy
             .authorize_at_root(&caller, &builtin::check())?;
+        // It hands out emails and external ids: an identity read, too.
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::identities_read())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let permission = v.check("permission", Permission::parse(&req.permission));

@@ -7,6 +7,7 @@
 
 mod decision_rule;
 mod grants;
+mod holdings;
 mod identities;
 mod keys;
 mod nodes;
@@ -20,6 +21,7 @@ use crate::domain::{
     Assignment, EnvironmentState, IdentityId, IdentityStatus, NodeId, NodeRef, RoleId,
 };
 use grants::{AssignmentTable, Grant, Window};
+pub use holdings::Holding;
 use identities::IdentityTable;
 pub(crate) use keys::UuidHashBuilder;
 use nodes::NodeTable;
