@@ -4,12 +4,15 @@
 //! secrets, revoked; a delegated admin confined to its subtree; the last
 //! Administrator protected; changes attributed to the key's identity.
 
+mod admin_keys;
 mod api_keys;
 mod authentication;
 mod delegated_admin;
 mod environments;
 mod every_rpc;
+mod granting;
 mod last_administrator;
+mod read_scope;
 
 use std::{collections::BTreeSet, time::Duration};
 
