@@ -149,9 +149,8 @@ impl AssignmentService for AssignmentApi {
             batch.extend(new);
         }
         let batch = v.finish(Some(batch))?;
-        for item in &batch {
-            grants::authorize(&self.state, &caller, &item.role, &item.node).await?;
-        }
+        let items: Vec<_> = batch.iter().map(|item| (&item.role, &item.node)).collect();
+        grants::authorize_each(&self.state, &caller, &items).await?;
         let written = self
             .state
             .applied(

@@ -2,7 +2,7 @@
 //! then lets `access` decide (`Policy::authorize_grant`).
 
 use super::State;
-use crate::domain::{Caller, NodeId, NodeRef, Result, RoleRef};
+use crate::domain::{Caller, Error, NodeId, NodeRef, Result, RoleRef};
 
 /// Refuses granting `role` at `node` unless the caller holds
 /// `Rbacd:Assignments:Write` and every permission of the role there;
@@ -22,4 +22,25 @@ pub(super) async fn authorize(
     state
         .policy
         .authorize_grant(caller, &role.permissions, node)
+}
+
+/// [`authorize`] for each `(role, node)` of a batch, in order; a refusal
+/// names its item, `assignments[i]`.
+pub(super) async fn authorize_each(
+    state: &State,
+    caller: &Caller,
+    items: &[(&RoleRef, &NodeRef)],
+) -> Result<()> {
+    for (i, (role, node)) in items.iter().enumerate() {
+        authorize(state, caller, role, node)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound(m) => Error::NotFound(format!("assignments[{i}]: {m}")),
+                Error::PermissionDenied(m) => {
+                    Error::PermissionDenied(format!("assignments[{i}]: {m}"))
+                }
+                other => other,
+            })?;
+    }
+    Ok(())
 }

@@ -143,9 +143,11 @@ impl IdentityService for IdentityApi {
         );
         let initial = initial_assignments(&mut v, &req.assignments);
         let (new, initial) = v.finish(new.zip(initial))?;
-        for item in &initial {
-            super::grants::authorize(&self.state, &caller, &item.role, &item.node).await?;
-        }
+        let items: Vec<_> = initial
+            .iter()
+            .map(|item| (&item.role, &item.node))
+            .collect();
+        super::grants::authorize_each(&self.state, &caller, &items).await?;
         let written = self
             .state
             .applied(
