@@ -1,0 +1,224 @@
+//! Questions over a world — known, deleted and never-existing identities and
+//! nodes, by every kind of reference, now and at window boundaries — and what
+//! the reference evaluator answers to each.
+
+use std::fmt;
+
+use rbacd::domain::{
+    Email, ExternalId, IdentityId, IdentityRef, NodeId, NodeKey, NodeRef, Permission, Timestamp,
+};
+
+use super::generate::{Rng, covers};
+use super::mirror::{Mirror, Tree, timestamp};
+use super::*;
+use crate::support::decision_rule::Expected;
+
+#[derive(Clone, Debug)]
+pub struct Question {
+    /// As the request names it (an email possibly in another case).
+    pub identity: pb::IdentityRef,
+    /// As the reference evaluator names it.
+    pub who: IdentityRef,
+    pub permission: String,
+    pub node: NodeRef,
+    /// Microseconds since the epoch; now when `None`.
+    pub at: Option<i64>,
+}
+
+impl fmt::Display for Question {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = self
+            .at
+            .map_or_else(|| "now".to_owned(), |t| format!("{t} µs"));
+        write!(
+            f,
+            "may {} (asked as {:?}) `{}` at {} at {at}?",
+            self.who, self.identity.r#ref, self.permission, self.node
+        )
+    }
+}
+
+pub fn pb_node(node: &NodeRef) -> Option<pb::NodeRef> {
+    match node {
+        NodeRef::Id(id) => node_by_id(&id.to_string()),
+        NodeRef::Key(key) => node_by_key(key.as_str()),
+    }
+}
+
+pub fn pb_identity(identity: &IdentityRef) -> Option<pb::IdentityRef> {
+    match identity {
+        IdentityRef::Id(id) => identity_by_id(&id.to_string()),
+        IdentityRef::Email(e) => identity_by_email(e.as_str()),
+        IdentityRef::ExternalId(e) => identity_by_external_id(e.as_str()),
+    }
+}
+
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_micros() as i64
+}
+
+impl Question {
+    pub fn request(&self, correlation_id: String) -> pb::CheckRequest {
+        pb::CheckRequest {
+            correlation_id,
+            identity: Some(self.identity.clone()),
+            permission: self.permission.clone(),
+            node: pb_node(&self.node),
+            at: self.at.map(timestamp),
+            min_revision: 0,
+        }
+    }
+
+    /// What the decision rule says.
+    pub fn expected(&self, mirror: &Mirror) -> Expected {
+        let permission = Permission::parse(&self.permission).expect("a concrete permission");
+        let at = Timestamp(self.at.unwrap_or_else(now_micros));
+        mirror.rows.check(&self.who, &permission, &self.node, at)
+    }
+}
+
+/// Builds questions over one state of a world.
+pub struct Asker<'a> {
+    pub mirror: &'a Mirror,
+    pub tree: Tree,
+    pub permissions: Vec<String>,
+    boundaries: Vec<i64>,
+}
+
+impl<'a> Asker<'a> {
+    pub fn new(mirror: &'a Mirror) -> Self {
+        Self {
+            tree: Tree::of(&mirror.rows),
+            permissions: super::generate::permissions(),
+            boundaries: mirror.boundaries(),
+            mirror,
+        }
+    }
+
+    /// Now, or an instant where some window opens or closes (or just before).
+    pub fn instant(&self, rng: &mut Rng) -> Option<i64> {
+        if self.boundaries.is_empty() || rng.chance(40) {
+            None
+        } else {
+            Some(*rng.pick(&self.boundaries))
+        }
+    }
+
+    /// An identity of the world (or gone, or never created), by any of its references.
+    pub fn identity(&self, rng: &mut Rng) -> (pb::IdentityRef, IdentityRef) {
+        let gone = &self.mirror.gone_identities;
+        let id: IdentityId = match rng.below(40) {
+            0 => uuid::Uuid::new_v4().into(),
+            1 | 2 if !gone.is_empty() => *rng.pick(gone),
+            _ => rng.pick(&self.mirror.rows.identities).id,
+        };
+        self.refer_to(rng, id)
+    }
+
+    fn refer_to(&self, rng: &mut Rng, id: IdentityId) -> (pb::IdentityRef, IdentityRef) {
+        let row = self.mirror.rows.identities.iter().find(|i| i.id == id);
+        let by_id = (
+            pb_identity(&IdentityRef::Id(id)).expect("a reference"),
+            IdentityRef::Id(id),
+        );
+        let Some(row) = row else { return by_id };
+        match (rng.below(4), &row.email, &row.external_id) {
+            (0, Some(email), _) => {
+                let asked = Email::parse(&email.as_str().to_uppercase()).expect("an email");
+                (
+                    pb_identity(&IdentityRef::Email(asked)).expect("a reference"),
+                    IdentityRef::Email(email.clone()),
+                )
+            }
+            (1, _, Some(external)) => {
+                let r = IdentityRef::ExternalId(ExternalId::parse(external.as_str()).unwrap());
+                (pb_identity(&r).expect("a reference"), r)
+            }
+            _ => by_id,
+        }
+    }
+
+    /// A node of the world (or gone, or never created), by id or by key.
+    pub fn node(&self, rng: &mut Rng) -> NodeRef {
+        let gone = &self.mirror.gone_nodes;
+        match rng.below(40) {
+            0 => NodeRef::Key(NodeKey::parse("no:such:node").unwrap()),
+            1 => NodeRef::Id(uuid::Uuid::new_v4().into()),
+            2 if !gone.is_empty() => {
+                let (id, key) = rng.pick(gone);
+                if rng.chance(50) {
+                    NodeRef::Id(*id)
+                } else {
+                    NodeRef::Key(key.clone())
+                }
+            }
+            _ => {
+                let id = rng.pick(&self.mirror.rows.nodes).id;
+                self.refer_to_node(rng, id)
+            }
+        }
+    }
+
+    pub fn refer_to_node(&self, rng: &mut Rng, id: NodeId) -> NodeRef {
+        let key = self.mirror.rows.nodes.iter().find(|n| n.id == id);
+        match key {
+            Some(n) if rng.chance(30) => NodeRef::Key(n.key.clone()),
+            _ => NodeRef::Id(id),
+        }
+    }
+
+    /// A question aimed at a grant half of the time: the identity of a random
+    /// assignment, a node below it, one of the permissions its role could
+    /// match, at one of its boundaries; otherwise anything at all.
+    pub fn question(&self, rng: &mut Rng) -> Question {
+        let rows = &self.mirror.rows;
+        if rng.chance(50) && !rows.assignments.is_empty() {
+            let a = rng.pick(&rows.assignments);
+            let below = self.tree.subtree(a.node_id);
+            let id = *rng.pick(&below);
+            let node = self.refer_to_node(rng, id);
+            let (identity, who) = self.refer_to(rng, a.identity_id);
+            let boundaries: Vec<i64> = [a.effective_from, a.effective_to]
+                .into_iter()
+                .flatten()
+                .flat_map(|t| [t.0, t.0 - 1])
+                .collect();
+            let at = if boundaries.is_empty() || rng.chance(30) {
+                None
+            } else {
+                Some(*rng.pick(&boundaries))
+            };
+            let role = rows.roles.iter().find(|r| r.id == a.role_id);
+            let held: Vec<&String> = self
+                .permissions
+                .iter()
+                .filter(|p| {
+                    role.is_some_and(|r| r.permissions.iter().any(|h| covers(h.as_str(), p)))
+                })
+                .collect();
+            let permission = if held.is_empty() || rng.chance(30) {
+                rng.pick(&self.permissions).clone()
+            } else {
+                rng.pick(&held).to_string()
+            };
+            return Question {
+                identity,
+                who,
+                permission,
+                node,
+                at,
+            };
+        }
+        let (identity, who) = self.identity(rng);
+        Question {
+            identity,
+            who,
+            permission: rng.pick(&self.permissions).clone(),
+            node: self.node(rng),
+            at: self.instant(rng),
+        }
+    }
+}
