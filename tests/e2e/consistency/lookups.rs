@@ -41,8 +41,16 @@ pub async fn list_permissions(
 ) {
     let mirror = asker.mirror;
     for _ in 0..40 {
-        let (identity, who) = asker.identity(rng);
-        let node = asker.node(rng);
+        let ((identity, who), node) = match asker.aim(rng) {
+            Some((a, _)) if rng.chance(70) => {
+                let below = *rng.pick(&asker.tree.subtree(a.node_id));
+                (
+                    asker.refer_to(rng, a.identity_id),
+                    asker.refer_to_node(rng, below),
+                )
+            }
+            _ => (asker.identity(rng), asker.node(rng)),
+        };
         let at = asker.instant(rng);
         let asked = format!("ListPermissions({who}, {node}, at {at:?})");
         let reply = client
@@ -124,7 +132,7 @@ where
 {
     let mut all: Vec<T> = Vec::new();
     let mut token = String::new();
-    for _ in 0..2000 {
+    for round in 0..2000 {
         let (items, next) = match page(token).await {
             Ok(page) => page,
             Err(status) => {
@@ -143,6 +151,9 @@ where
             }
         }
         if next.is_empty() {
+            if round > 0 && !all.is_empty() {
+                report.multi_page += 1;
+            }
             return Some(all);
         }
         token = next;
@@ -167,11 +178,22 @@ pub async fn lookup_nodes(asker: &Asker<'_>, client: &Authz, rng: &mut Rng, repo
     let mirror = asker.mirror;
     for round in 0..24 {
         let page_size = PAGE_SIZES[round % PAGE_SIZES.len()];
-        let (identity, who) = asker.identity(rng);
-        let permission = rng.pick(&asker.permissions).clone();
-        // A subtree: the whole tree (given or defaulted) for the larger pages, any node otherwise.
+        let aimed = asker.aim(rng).filter(|_| rng.chance(80));
+        let ((identity, who), permission, near) = match aimed {
+            Some((a, permission)) => (asker.refer_to(rng, a.identity_id), permission, a.node_id),
+            None => {
+                let near = rng.pick(&mirror.rows.nodes).id;
+                (
+                    asker.identity(rng),
+                    rng.pick(&asker.permissions).clone(),
+                    near,
+                )
+            }
+        };
+        // A subtree: around the grant for single-item pages, else also the whole
+        // tree, named or defaulted.
         let root: Option<NodeId> = match (page_size, rng.below(3)) {
-            (1, _) | (_, 0) => Some(rng.pick(&mirror.rows.nodes).id),
+            (1, _) | (_, 0) => Some(asker.tree.parent(near).unwrap_or(near)),
             (_, 1) => Some(mirror.root()),
             _ => None,
         };
@@ -269,8 +291,13 @@ pub async fn lookup_identities(
     let mirror = asker.mirror;
     for round in 0..24 {
         let page_size = PAGE_SIZES[round % PAGE_SIZES.len()];
-        let permission = rng.pick(&asker.permissions).clone();
-        let node = asker.node(rng);
+        let (permission, node) = match asker.aim(rng) {
+            Some((a, permission)) if rng.chance(80) => {
+                let below = *rng.pick(&asker.tree.subtree(a.node_id));
+                (permission, asker.refer_to_node(rng, below))
+            }
+            _ => (rng.pick(&asker.permissions).clone(), asker.node(rng)),
+        };
         let at = asker.instant(rng);
         let asked =
             format!("LookupIdentities(`{permission}`, {node}, at {at:?}, page_size {page_size})");

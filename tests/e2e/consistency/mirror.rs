@@ -141,6 +141,10 @@ impl Tree {
         found
     }
 
+    pub fn parent(&self, node: NodeId) -> Option<NodeId> {
+        self.parent.get(&node).copied().flatten()
+    }
+
     /// Levels below the root.
     pub fn depth(&self, node: NodeId) -> usize {
         let mut depth = 0;

@@ -31,6 +31,8 @@ pub struct Report {
     stage: &'static str,
     count: usize,
     kept: Vec<String>,
+    /// Lookups whose answer took more than one page.
+    pub multi_page: usize,
 }
 
 impl Report {
@@ -40,6 +42,7 @@ impl Report {
             stage: "",
             count: 0,
             kept: Vec::new(),
+            multi_page: 0,
         }
     }
 
@@ -54,7 +57,7 @@ impl Report {
     fn assert_clean(&self) {
         assert!(
             self.count == 0,
-            "consistency: {} disagreement(s) {} in the world of seed {} \
+            "consistency: {} disagreement(s) {}, world seed {} \
              (rerun: RBACD_CONSISTENCY_SEED={} RBACD_CONSISTENCY_WORLDS=1 cargo test --test e2e consistency)\n\n{}",
             self.count,
             self.stage,
@@ -82,7 +85,24 @@ async fn cross_check(
 ) {
     let client = server.authorization();
     let asker = questions::Asker::new(mirror);
-    let questions: Vec<questions::Question> = (0..QUESTIONS).map(|_| asker.question(rng)).collect();
+    let mut questions = asker.edge_questions(rng);
+    questions.extend((0..QUESTIONS).map(|_| asker.question(rng)));
+    let mut reasons = std::collections::BTreeMap::new();
+    for q in &questions {
+        *reasons
+            .entry(format!("{:?}", q.expected(mirror).reason))
+            .or_insert(0) += 1;
+    }
+    println!(
+        "consistency: seed {}: {} questions, expected {reasons:?}",
+        report.seed,
+        questions.len()
+    );
+    assert_eq!(
+        reasons.len(),
+        5,
+        "the sample reaches every decision reason: {reasons:?}"
+    );
     decisions::cross_check(&client, mirror, &questions, report).await;
     lookups::list_permissions(&asker, &client, rng, report).await;
     lookups::lookup_nodes(&asker, &client, rng, report).await;
@@ -111,6 +131,11 @@ async fn one_world(seed: u64) {
     report.stage = "after random writes";
     cross_check(&server, &mirror, &mut rng, &mut report).await;
     report.assert_clean();
+    println!(
+        "consistency: seed {seed}: {} lookups spanned pages",
+        report.multi_page
+    );
+    assert!(report.multi_page > 5, "lookups span several pages");
     server.stop().await;
 }
 

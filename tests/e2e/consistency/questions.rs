@@ -5,7 +5,8 @@
 use std::fmt;
 
 use rbacd::domain::{
-    Email, ExternalId, IdentityId, IdentityRef, NodeId, NodeKey, NodeRef, Permission, Timestamp,
+    Assignment, Email, ExternalId, IdentityId, IdentityRef, IdentityStatus, NodeId, NodeKey,
+    NodeRef, Permission, Timestamp,
 };
 
 use super::generate::{Rng, covers};
@@ -32,8 +33,8 @@ impl fmt::Display for Question {
             .map_or_else(|| "now".to_owned(), |t| format!("{t} µs"));
         write!(
             f,
-            "may {} (asked as {:?}) `{}` at {} at {at}?",
-            self.who, self.identity.r#ref, self.permission, self.node
+            "may {} `{}` at {} at {at}? (asked as {:?})",
+            self.who, self.permission, self.node, self.identity.r#ref
         )
     }
 }
@@ -118,7 +119,7 @@ impl<'a> Asker<'a> {
         self.refer_to(rng, id)
     }
 
-    fn refer_to(&self, rng: &mut Rng, id: IdentityId) -> (pb::IdentityRef, IdentityRef) {
+    pub fn refer_to(&self, rng: &mut Rng, id: IdentityId) -> (pb::IdentityRef, IdentityRef) {
         let row = self.mirror.rows.identities.iter().find(|i| i.id == id);
         let by_id = (
             pb_identity(&IdentityRef::Id(id)).expect("a reference"),
@@ -170,13 +171,135 @@ impl<'a> Asker<'a> {
         }
     }
 
-    /// A question aimed at a grant half of the time: the identity of a random
-    /// assignment, a node below it, one of the permissions its role could
-    /// match, at one of its boundaries; otherwise anything at all.
-    pub fn question(&self, rng: &mut Rng) -> Question {
+    /// Questions every sample holds: unknown, deleted and inactive
+    /// identities, unknown and deleted nodes, and each side of the boundaries
+    /// of up to twenty windows.
+    pub fn edge_questions(&self, rng: &mut Rng) -> Vec<Question> {
         let rows = &self.mirror.rows;
-        if rng.chance(50) && !rows.assignments.is_empty() {
-            let a = rng.pick(&rows.assignments);
+        let mut edges = Vec::new();
+        let mut ask = |who: IdentityRef, node: NodeRef, permission: &str, at: Option<i64>| {
+            edges.push(Question {
+                identity: pb_identity(&who).expect("a reference"),
+                who,
+                permission: permission.to_owned(),
+                node,
+                at,
+            })
+        };
+        let someone = IdentityRef::Id(rng.pick(&rows.identities).id);
+        let somewhere = NodeRef::Id(rng.pick(&rows.nodes).id);
+        ask(
+            IdentityRef::Id(uuid::Uuid::new_v4().into()),
+            somewhere.clone(),
+            "Wallets:Read",
+            None,
+        );
+        ask(
+            someone.clone(),
+            NodeRef::Key(NodeKey::parse("no:such:node").unwrap()),
+            "Wallets:Read",
+            None,
+        );
+        ask(
+            someone.clone(),
+            NodeRef::Id(uuid::Uuid::new_v4().into()),
+            "Wallets:Read",
+            None,
+        );
+        if let Some(gone) = self.mirror.gone_identities.first() {
+            ask(
+                IdentityRef::Id(*gone),
+                somewhere.clone(),
+                "Wallets:Read",
+                None,
+            );
+        }
+        if let Some((id, key)) = self.mirror.gone_nodes.first() {
+            ask(someone.clone(), NodeRef::Id(*id), "Wallets:Read", None);
+            ask(someone, NodeRef::Key(key.clone()), "Wallets:Read", None);
+        }
+        let inactive = rows
+            .identities
+            .iter()
+            .filter(|i| i.status != IdentityStatus::Active);
+        for identity in inactive.take(3) {
+            ask(
+                IdentityRef::Id(identity.id),
+                NodeRef::Id(self.mirror.root()),
+                "Wallets:Read",
+                None,
+            );
+        }
+        let windowed = rows
+            .assignments
+            .iter()
+            .filter(|a| a.effective_from.is_some() || a.effective_to.is_some());
+        for a in windowed.take(20) {
+            let role = rows
+                .roles
+                .iter()
+                .find(|r| r.id == a.role_id)
+                .expect("a role");
+            let held = self
+                .permissions
+                .iter()
+                .find(|p| role.permissions.iter().any(|h| covers(h.as_str(), p)));
+            let permission = held.unwrap_or(&self.permissions[0]);
+            for t in [a.effective_from, a.effective_to].into_iter().flatten() {
+                for at in [t.0 - 1, t.0, t.0 + 1] {
+                    ask(
+                        IdentityRef::Id(a.identity_id),
+                        NodeRef::Id(a.node_id),
+                        permission,
+                        Some(at),
+                    );
+                }
+            }
+        }
+        edges
+    }
+
+    /// Mostly an ACTIVE identity's assignment (the others are denied whatever
+    /// they hold) and a permission its role covers (sometimes any permission).
+    pub fn aim(&self, rng: &mut Rng) -> Option<(Assignment, String)> {
+        let rows = &self.mirror.rows;
+        let active: Vec<&Assignment> = rows
+            .assignments
+            .iter()
+            .filter(|a| {
+                rows.identity(&IdentityRef::Id(a.identity_id))
+                    .is_some_and(|i| i.status == IdentityStatus::Active)
+            })
+            .collect();
+        if rows.assignments.is_empty() {
+            return None;
+        }
+        let a = if active.is_empty() || rng.chance(20) {
+            rng.pick(&rows.assignments)
+        } else {
+            *rng.pick(&active)
+        };
+        let role = rows.roles.iter().find(|r| r.id == a.role_id);
+        let held: Vec<&String> = self
+            .permissions
+            .iter()
+            .filter(|p| role.is_some_and(|r| r.permissions.iter().any(|h| covers(h.as_str(), p))))
+            .collect();
+        let permission = if held.is_empty() || rng.chance(30) {
+            rng.pick(&self.permissions).clone()
+        } else {
+            rng.pick(&held).to_string()
+        };
+        Some((a.clone(), permission))
+    }
+
+    /// A question aimed at a grant half of the time (see [`Asker::aim`]): a
+    /// node below the assignment, at one of its boundaries or now; otherwise
+    /// anything at all.
+    pub fn question(&self, rng: &mut Rng) -> Question {
+        if rng.chance(50)
+            && let Some((a, permission)) = self.aim(rng)
+        {
             let below = self.tree.subtree(a.node_id);
             let id = *rng.pick(&below);
             let node = self.refer_to_node(rng, id);
@@ -190,19 +313,6 @@ impl<'a> Asker<'a> {
                 None
             } else {
                 Some(*rng.pick(&boundaries))
-            };
-            let role = rows.roles.iter().find(|r| r.id == a.role_id);
-            let held: Vec<&String> = self
-                .permissions
-                .iter()
-                .filter(|p| {
-                    role.is_some_and(|r| r.permissions.iter().any(|h| covers(h.as_str(), p)))
-                })
-                .collect();
-            let permission = if held.is_empty() || rng.chance(30) {
-                rng.pick(&self.permissions).clone()
-            } else {
-                rng.pick(&held).to_string()
             };
             return Question {
                 identity,
