@@ -332,3 +332,42 @@ impl<'a> Asker<'a> {
         }
     }
 }
+
+/// A question naming `identity` and `node` by id.
+pub fn question(
+    identity: IdentityId,
+    permission: String,
+    node: NodeId,
+    at: Option<i64>,
+) -> Question {
+    let who = IdentityRef::Id(identity);
+    Question {
+        identity: pb_identity(&who).expect("a reference"),
+        who,
+        permission,
+        node: NodeRef::Id(node),
+        at,
+    }
+}
+
+/// A question about `a`'s identity at `node`, for a permission its role may hold, at its start.
+pub fn about(mirror: &Mirror, rng: &mut Rng, a: &Assignment, node: NodeId) -> Question {
+    let role = mirror.rows.roles.iter().find(|r| r.id == a.role_id);
+    let exact: Vec<String> = role
+        .into_iter()
+        .flat_map(|r| r.permissions.iter())
+        .map(|p| p.as_str().to_owned())
+        .filter(|p| !p.contains('*'))
+        .collect();
+    let permission = if exact.is_empty() {
+        rng.pick(&super::generate::permissions()).clone()
+    } else {
+        rng.pick(&exact).clone()
+    };
+    question(
+        a.identity_id,
+        permission,
+        node,
+        a.effective_from.map(|t| t.0),
+    )
+}

@@ -3,12 +3,12 @@
 //! deletes, role updates, new assignments — each mirrored, and each followed at
 //! once by a Check about what it touched: a write is in effect for the next check.
 
-use rbacd::domain::{Assignment, IdentityId, IdentityRef, IdentityStatus, NodeId, NodeRef, RoleId};
+use rbacd::domain::{Assignment, IdentityId, IdentityStatus, NodeId, RoleId};
 
 use super::build::replace_identity;
 use super::generate::{Rng, permissions, role_permissions, window};
 use super::mirror::*;
-use super::questions::{Question, pb_identity};
+use super::questions::{Question, about, question};
 use super::*;
 
 const MAX_DEPTH: usize = 128;
@@ -43,39 +43,6 @@ pub async fn random_writes(
             }
         }
     }
-}
-
-fn question(identity: IdentityId, permission: String, node: NodeId, at: Option<i64>) -> Question {
-    let who = IdentityRef::Id(identity);
-    Question {
-        identity: pb_identity(&who).expect("a reference"),
-        who,
-        permission,
-        node: NodeRef::Id(node),
-        at,
-    }
-}
-
-/// A question about `a`'s identity at `node`, for a permission its role may hold, at its start.
-fn about(mirror: &Mirror, rng: &mut Rng, a: &Assignment, node: NodeId) -> Question {
-    let role = mirror.rows.roles.iter().find(|r| r.id == a.role_id);
-    let exact: Vec<String> = role
-        .into_iter()
-        .flat_map(|r| r.permissions.iter())
-        .map(|p| p.as_str().to_owned())
-        .filter(|p| !p.contains('*'))
-        .collect();
-    let permission = if exact.is_empty() {
-        rng.pick(&permissions()).clone()
-    } else {
-        rng.pick(&exact).clone()
-    };
-    question(
-        a.identity_id,
-        permission,
-        node,
-        a.effective_from.map(|t| t.0),
-    )
 }
 
 fn own_assignments(mirror: &Mirror) -> Vec<Assignment> {
