@@ -24,9 +24,10 @@ pub async fn cross_check(
     for (transport, answers) in [("BatchCheck", &batched), ("CheckStream", &streamed)] {
         if answers.len() != questions.len() {
             report.disagree(format!(
-                "{transport} gave {} answers to {} questions",
+                "{transport} gave {} answers to {} questions; the last: {:?}",
                 answers.len(),
-                questions.len()
+                questions.len(),
+                answers.last()
             ));
             return;
         }

@@ -13,7 +13,7 @@ use super::*;
 
 const PAGE_SIZES: &[i32] = &[1, 7, 100];
 
-/// Asks Check (as batches) every question; `None` when a batch fails.
+/// Whether Check (asked in batches) allows each question; a failed batch is reported and counts as denied.
 async fn allowed(client: &Authz, questions: &[Question], report: &mut Report) -> Vec<bool> {
     let mut answers = Vec::new();
     for chunk in questions.chunks(500) {
