@@ -76,6 +76,10 @@ pub struct ServeArgs {
     /// Address to serve Prometheus metrics on (HOST:PORT); off when not set.
     #[arg(long, env = "RBACD_METRICS_LISTEN")]
     pub metrics_listen: Option<HostPort>,
+    /// Address to serve the OpenID AuthZEN Authorization API 1.0 on
+    /// (HOST:PORT, plain HTTP/1.1), with /healthz and /readyz; off when not set.
+    #[arg(long, env = "RBACD_HTTP_LISTEN")]
+    pub http_listen: Option<HostPort>,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
@@ -112,6 +116,10 @@ pub struct LimitArgs {
     /// How long the metrics endpoint waits to read a request or write an answer.
     #[arg(long, env = "RBACD_METRICS_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub metrics_timeout: Duration,
+    /// How long an HTTP-face request may take to arrive and be answered; an
+    /// idle keep-alive connection is closed after it too.
+    #[arg(long, env = "RBACD_HTTP_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub http_timeout: Duration,
 }
 
 /// TLS on the TCP listeners (`unix:` sockets stay plain: their file mode guards them).

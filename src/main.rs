@@ -95,6 +95,7 @@ fn settings(args: &ServeArgs) -> Settings {
         poll_interval: Duration::from_millis(args.poll_interval_ms.max(10)),
         bootstrap_api_key: args.bootstrap_api_key.clone(),
         metrics_listen: args.metrics_listen.clone(),
+        http_listen: args.http_listen.clone(),
         limits: Limits {
             max_concurrent_streams: limits.max_concurrent_streams,
             max_connections: limits.max_connections,
@@ -104,6 +105,7 @@ fn settings(args: &ServeArgs) -> Settings {
             max_reset_streams: limits.max_reset_streams,
             max_pending_reset_streams: limits.max_pending_reset_streams,
             metrics_timeout: limits.metrics_timeout,
+            http_timeout: limits.http_timeout,
         },
         tls: tls
             .tls_cert

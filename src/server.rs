@@ -1,6 +1,7 @@
 //! tonic wiring: the services, health, reflection, the interceptor that scopes
 //! each call, and graceful shutdown. Listening, limits and TLS are submodules.
 
+mod health;
 mod incoming;
 mod limits;
 mod listen;
@@ -12,11 +13,11 @@ use tokio::sync::{Semaphore, watch};
 use tonic::transport::Server;
 
 pub use self::{
+    health::Serving,
     limits::Limits,
     listen::Bound,
     tls::{TlsSettings, load as load_tls},
 };
-use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     api::{AssignmentApi, AuditApi, AuthorizationApi, Context, IdentityApi, NodeApi, RoleApi},
@@ -41,16 +42,6 @@ use crate::{
 
 /// Environment created, with an admin key, on first start against an empty database.
 const DEFAULT_ENVIRONMENT: &str = "default";
-/// How often the database is pinged for the health status.
-const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
-const SERVICES: &[&str] = &[
-    "rbacd.v1.RoleService",
-    "rbacd.v1.IdentityService",
-    "rbacd.v1.NodeService",
-    "rbacd.v1.AssignmentService",
-    "rbacd.v1.AuthorizationService",
-    "rbacd.v1.AuditService",
-];
 
 /// How the service runs, apart from where it listens.
 #[derive(Clone, Debug)]
@@ -66,6 +57,8 @@ pub struct Settings {
     pub bootstrap_api_key: Option<String>,
     /// Where to serve Prometheus metrics; nowhere when `None`.
     pub metrics_listen: Option<HostPort>,
+    /// Where to serve the AuthZEN HTTP API; nowhere when `None`.
+    pub http_listen: Option<HostPort>,
     /// Bounds on connections and streams.
     pub limits: Limits,
     /// TLS on TCP listeners; plain text when `None`.
@@ -82,6 +75,7 @@ impl Settings {
             poll_interval: Duration::from_secs(1),
             bootstrap_api_key: None,
             metrics_listen: None,
+            http_listen: None,
             limits: Limits::default(),
             tls: None,
         }
@@ -96,6 +90,8 @@ pub struct App {
     settings: Settings,
     /// Bound at open, so that a port in use fails the start.
     metrics_listener: Option<tokio::net::TcpListener>,
+    /// Bound at open, for the same reason.
+    http_listener: Option<tokio::net::TcpListener>,
     /// Loaded at open, so that a bad certificate fails the start.
     tls: Option<tls::Certificates>,
     /// What was created on first start, with the admin key's secret.
@@ -114,19 +110,8 @@ impl App {
                 format!("must be at least {MIN_SECRET_LEN} characters"),
             ));
         }
-        let metrics_listener = match &settings.metrics_listen {
-            None => None,
-            Some(address) => Some(
-                tokio::net::TcpListener::bind(address.as_str())
-                    .await
-                    .map_err(|e| {
-                        Error::invalid(
-                            "--metrics-listen",
-                            format!("cannot listen on {address}: {e}"),
-                        )
-                    })?,
-            ),
-        };
+        let metrics_listener = bind("--metrics-listen", settings.metrics_listen.as_ref()).await?;
+        let http_listener = bind("--http-listen", settings.http_listen.as_ref()).await?;
         let tls = match &settings.tls {
             Some(files) => Some(
                 tls::Certificates::load_and_watch(files)
@@ -161,9 +146,15 @@ impl App {
             authenticator: Authenticator::new(keys, engine),
             settings,
             metrics_listener,
+            http_listener,
             tls,
             bootstrapped,
         })
+    }
+
+    /// Where the HTTP face listens, when it does.
+    pub fn http_addr(&self) -> Option<std::net::SocketAddr> {
+        self.http_listener.as_ref()?.local_addr().ok()
     }
 
     /// Serves on `listener` until `shutdown` resolves, then drains in-flight calls.
@@ -198,8 +189,13 @@ impl App {
 
     async fn router(self) -> (tonic::transport::server::Router, watch::Sender<bool>) {
         let (health, health_service) = tonic_health::server::health_reporter();
-        set_health(&health, ServingStatus::Serving).await;
-        tokio::spawn(watch_database(Arc::clone(&self.store), health));
+        health::report(&health, Serving::ALL).await;
+        let (serving, serving_now) = watch::channel(Serving::ALL);
+        tokio::spawn(health::watch_database(
+            Arc::clone(&self.store),
+            health,
+            serving,
+        ));
         let reflection = || {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -211,13 +207,26 @@ impl App {
         let reflection_v1alpha = reflection()
             .build_v1alpha()
             .expect("the compiled-in descriptor sets are valid");
-        let scoped = self.authenticator.interceptor();
+        let scoped = self.authenticator.clone().interceptor();
         let (drain, draining) = watch::channel(false);
         let metrics = Arc::new(Metrics::default());
         if let Some(listener) = self.metrics_listener {
             let engine = Arc::clone(self.follower.engine());
             let timeout = self.settings.limits.metrics_timeout;
             crate::metrics::spawn(listener, Arc::clone(&metrics), engine, timeout);
+        }
+        if let Some(listener) = self.http_listener {
+            let face = crate::http::Face {
+                authenticator: self.authenticator.clone(),
+                engine: Arc::clone(self.follower.engine()),
+                serving: serving_now,
+                metrics: Arc::clone(&metrics),
+            };
+            let limits = crate::http::HttpLimits {
+                max_connections: self.settings.limits.max_connections,
+                timeout: self.settings.limits.http_timeout,
+            };
+            crate::http::spawn(listener, face, limits, draining.clone());
         }
         let context = Context {
             store: self.store,
@@ -271,34 +280,15 @@ async fn draining(shutdown: impl Future<Output = ()>, drain: watch::Sender<bool>
     let _ = drain.send(true);
 }
 
-async fn set_health(health: &HealthReporter, status: ServingStatus) {
-    health.set_service_status("", status).await;
-    for service in SERVICES {
-        health.set_service_status(*service, status).await;
-    }
-}
-
-/// NOT_SERVING while the database does not answer, SERVING again once it does.
-async fn watch_database(store: Arc<Store>, health: HealthReporter) {
-    let mut serving = true;
-    loop {
-        tokio::time::sleep(HEALTH_INTERVAL).await;
-        let up = store.ping().await;
-        if up != serving {
-            serving = up;
-            if up {
-                tracing::info!("the database answers again");
-            } else {
-                tracing::warn!("the database does not answer; health is NOT_SERVING");
-            }
-            let status = if up {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            };
-            set_health(&health, status).await;
-        }
-    }
+/// Binds an optional side listener at open, so a port in use fails the start.
+async fn bind(flag: &str, address: Option<&HostPort>) -> Result<Option<tokio::net::TcpListener>> {
+    let Some(address) = address else {
+        return Ok(None);
+    };
+    tokio::net::TcpListener::bind(address.as_str())
+        .await
+        .map(Some)
+        .map_err(|e| Error::invalid(flag, format!("cannot listen on {address}: {e}")))
 }
 
 /// Resolves on SIGINT or SIGTERM.
