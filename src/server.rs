@@ -3,6 +3,7 @@
 
 mod health;
 mod incoming;
+mod interceptor;
 mod limits;
 mod listen;
 mod tls;
@@ -20,12 +21,12 @@ pub use self::{
 };
 
 use crate::{
-    api::{AssignmentApi, AuditApi, AuthorizationApi, Context, IdentityApi, NodeApi, RoleApi},
-    auth::{Authenticator, KeyRing},
+    access::{Authenticator, KeyRing, Policy},
+    api::{AssignmentApi, AuditApi, AuthorizationApi, IdentityApi, NodeApi, RoleApi, State},
     config::HostPort,
     domain::{Error, Result, secret::MIN_SECRET_LEN},
     engine::Engine,
-    follower::Follower,
+    feed::Feed,
     metrics::Metrics,
     proto::{
         self,
@@ -85,7 +86,8 @@ impl Settings {
 /// A migrated store, the default environment in place and the index loaded: ready to serve.
 pub struct App {
     store: Arc<Store>,
-    follower: Arc<Follower>,
+    engine: Arc<Engine>,
+    feed: Arc<Feed>,
     authenticator: Authenticator,
     settings: Settings,
     /// Bound at open, so that a port in use fails the start.
@@ -138,12 +140,13 @@ impl App {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "index loaded"
         );
-        let follower = Follower::new(Arc::clone(&store), Arc::clone(&engine), Arc::clone(&keys));
-        follower.spawn(settings.poll_interval, &settings.database_url);
+        let feed = Feed::new(Arc::clone(&store), Arc::clone(&engine), Arc::clone(&keys));
+        feed.spawn(settings.poll_interval);
         Ok(Self {
             store,
-            follower,
-            authenticator: Authenticator::new(keys, engine),
+            authenticator: Authenticator::new(keys, Arc::clone(&engine)),
+            engine,
+            feed,
             settings,
             metrics_listener,
             http_listener,
@@ -207,18 +210,19 @@ impl App {
         let reflection_v1alpha = reflection()
             .build_v1alpha()
             .expect("the compiled-in descriptor sets are valid");
-        let scoped = self.authenticator.clone().interceptor();
+        let scoped = interceptor::authenticating(self.authenticator.clone());
         let (drain, draining) = watch::channel(false);
         let metrics = Arc::new(Metrics::default());
         if let Some(listener) = self.metrics_listener {
-            let engine = Arc::clone(self.follower.engine());
+            let engine = Arc::clone(&self.engine);
             let timeout = self.settings.limits.metrics_timeout;
             crate::metrics::spawn(listener, Arc::clone(&metrics), engine, timeout);
         }
         if let Some(listener) = self.http_listener {
             let face = crate::http::Face {
-                authenticator: self.authenticator.clone(),
-                engine: Arc::clone(self.follower.engine()),
+                authenticator: self.authenticator,
+                policy: Policy::new(Arc::clone(&self.engine)),
+                engine: Arc::clone(&self.engine),
                 serving: serving_now,
                 metrics: Arc::clone(&metrics),
             };
@@ -228,9 +232,11 @@ impl App {
             };
             crate::http::spawn(listener, face, limits, draining.clone());
         }
-        let context = Context {
+        let state = State {
             store: self.store,
-            follower: self.follower,
+            policy: Policy::new(Arc::clone(&self.engine)),
+            engine: self.engine,
+            feed: self.feed,
             min_revision_timeout: self.settings.min_revision_timeout,
             draining,
             metrics,
@@ -247,27 +253,27 @@ impl App {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(RoleServiceServer::with_interceptor(
-                RoleApi(context.clone()),
+                RoleApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(IdentityServiceServer::with_interceptor(
-                IdentityApi(context.clone()),
+                IdentityApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(NodeServiceServer::with_interceptor(
-                NodeApi(context.clone()),
+                NodeApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(AssignmentServiceServer::with_interceptor(
-                AssignmentApi(context.clone()),
+                AssignmentApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(AuditServiceServer::with_interceptor(
-                AuditApi(context.clone()),
+                AuditApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(AuthorizationServiceServer::with_interceptor(
-                AuthorizationApi(context),
+                AuthorizationApi::new(state),
                 scoped.clone(),
             ));
         (router, drain)

@@ -8,18 +8,18 @@ use tokio::sync::watch;
 
 use super::authzen::Query;
 use crate::{
-    auth::{API_KEY_HEADER, Authenticator},
-    domain::{EnvironmentId, Error, NodeRef, Result, Timestamp, builtin},
+    access::{API_KEY_HEADER, Authenticator, Policy},
+    domain::{Caller, EnvironmentId, Error, Result, Timestamp, builtin},
     engine::{Decision, Engine},
     metrics::Metrics,
     server::Serving,
-    store::Scope,
 };
 
 /// The services behind the HTTP face.
 #[derive(Clone)]
 pub struct Face {
     pub authenticator: Authenticator,
+    pub policy: Policy,
     pub engine: Arc<Engine>,
     pub serving: watch::Receiver<Serving>,
     pub metrics: Arc<Metrics>,
@@ -27,18 +27,10 @@ pub struct Face {
 
 impl Face {
     /// The caller of a request carrying `x-api-key: KEY` or `Authorization: Bearer KEY`.
-    pub fn caller(&self, headers: &HeaderMap) -> Result<Scope> {
-        let secret = secret(headers)?;
-        let mut metadata = tonic::metadata::MetadataMap::new();
-        if let Some(secret) = secret {
-            let value = secret.parse().map_err(|_| {
-                Error::Unauthenticated("the API key is not valid header text".into())
-            })?;
-            metadata.insert(API_KEY_HEADER, value);
-        }
-        let scope = self.authenticator.authenticate(&metadata)?;
-        crate::auth::authorize(&self.engine, &scope, &builtin::check(), &NodeRef::root())?;
-        Ok(scope)
+    pub fn caller(&self, headers: &HeaderMap) -> Result<Caller> {
+        let caller = self.authenticator.authenticate(secret(headers)?)?;
+        self.policy.authorize_at_root(&caller, &builtin::check())?;
+        Ok(caller)
     }
 
     /// Whether checks are answered now (the index is loaded and fresh enough).

@@ -63,7 +63,7 @@ async fn evaluate(
     body: Incoming,
     max_body: usize,
 ) -> Result<Value, Failure> {
-    let scope = face.caller(headers)?;
+    let caller = face.caller(headers)?;
     if let Some(kind) = headers.get(header::CONTENT_TYPE)
         && !kind
             .to_str()
@@ -95,7 +95,7 @@ async fn evaluate(
         )
         .into());
     }
-    let env = scope.environment_id;
+    let env = caller.environment;
     if path == EVALUATION {
         let one: Evaluation = parse_json(&bytes)?;
         let query = one.parse()?;
