@@ -6,6 +6,7 @@ mod incoming;
 mod interceptor;
 mod limits;
 mod listen;
+mod observe;
 mod tls;
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -40,6 +41,10 @@ use crate::{
     },
     store::{Provisioned, Store},
 };
+
+type Router = tonic::transport::server::Router<
+    tower::layer::util::Stack<observe::Observe, tower::layer::util::Identity>,
+>;
 
 /// Environment created, with an admin key, on first start against an empty database.
 const DEFAULT_ENVIRONMENT: &str = "default";
@@ -190,7 +195,7 @@ impl App {
         served
     }
 
-    async fn router(self) -> (tonic::transport::server::Router, watch::Sender<bool>) {
+    async fn router(self) -> (Router, watch::Sender<bool>) {
         let (health, health_service) = tonic_health::server::health_reporter();
         health::report(&health, Serving::ALL).await;
         let (serving, serving_now) = watch::channel(Serving::ALL);
@@ -213,10 +218,14 @@ impl App {
         let scoped = interceptor::authenticating(self.authenticator.clone());
         let (drain, draining) = watch::channel(false);
         let metrics = Arc::new(Metrics::default());
+        let observed = Arc::clone(&metrics);
         if let Some(listener) = self.metrics_listener {
-            let engine = Arc::clone(&self.engine);
+            let sources = crate::metrics::Sources {
+                engine: Arc::clone(&self.engine),
+                feed: Arc::clone(&self.feed),
+            };
             let timeout = self.settings.limits.metrics_timeout;
-            crate::metrics::spawn(listener, Arc::clone(&metrics), engine, timeout);
+            crate::metrics::spawn(listener, Arc::clone(&metrics), sources, timeout);
         }
         if let Some(listener) = self.http_listener {
             let face = crate::http::Face {
@@ -249,6 +258,7 @@ impl App {
             .apply(Server::builder())
             .initial_connection_window_size(16 * 1024 * 1024)
             .initial_stream_window_size(1024 * 1024)
+            .layer(observe::Observe(observed))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

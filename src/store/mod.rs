@@ -32,6 +32,7 @@ pub use assignments::{
 };
 pub use changes::ChangeFilter;
 pub use environments::Provisioned;
+pub use error::errors_total;
 pub use identities::{IdentityFilter, IdentityUpdate, NewIdentity};
 pub use nodes::{DeletedNode, NewNode};
 pub use roles::{NewRole, RoleUpdate};

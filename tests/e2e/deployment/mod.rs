@@ -2,6 +2,7 @@
 
 mod authzen;
 mod limits;
+mod metrics;
 mod packaging;
 mod sidecar;
 mod tls;
