@@ -1,6 +1,7 @@
 //! tonic wiring: the services, health, reflection, the interceptor that scopes
 //! each call, and graceful shutdown. Listening, limits and TLS are submodules.
 
+mod access_log;
 mod health;
 mod incoming;
 mod interceptor;

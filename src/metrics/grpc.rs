@@ -147,7 +147,12 @@ impl GrpcMetrics {
         series.sum_ns.fetch_add(ns, Relaxed);
     }
 
-    fn name(&self, method: usize) -> &str {
+    /// The method label of `method`: `package.Service/Method`, or `other`.
+    pub fn name(&self, method: Method) -> &str {
+        self.label(method.0)
+    }
+
+    fn label(&self, method: usize) -> &str {
         self.paths
             .get(method)
             .map_or(OTHER, |p| p.strip_prefix('/').unwrap_or(p))
@@ -165,7 +170,7 @@ impl GrpcMetrics {
             }
             let labels = format!(
                 "method=\"{}\",code=\"{}\"",
-                self.name(i / CODES.len()),
+                self.label(i / CODES.len()),
                 CODES[i % CODES.len()]
             );
             let mut cumulative = 0;
@@ -189,7 +194,7 @@ impl GrpcMetrics {
             let _ = writeln!(
                 out,
                 "rbacd_grpc_calls_in_flight{{method=\"{}\"}} {}",
-                self.name(i),
+                self.label(i),
                 gauge.load(Relaxed)
             );
         }

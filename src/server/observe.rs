@@ -16,10 +16,12 @@ use hyper::{HeaderMap, Request, Response};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
+use super::access_log::{self, WriteCaller};
 use crate::metrics::{Method, Metrics};
 
 const CANCELLED: i32 = 1;
 const UNKNOWN: i32 = 2;
+const UNAUTHENTICATED: i32 = 16;
 
 /// The layer; see the module documentation.
 #[derive(Clone)]
@@ -47,16 +49,40 @@ pub struct Call {
     method: Method,
     started: Instant,
     done: bool,
+    peer: Option<std::net::SocketAddr>,
+    /// Set for writes only: what the access log says of them.
+    write: Option<Box<Write>>,
+}
+
+struct Write {
+    path: String,
+    caller: WriteCaller,
 }
 
 impl Call {
     fn finish(&mut self, code: i32) {
         if !self.done {
             self.done = true;
-            self.metrics
-                .grpc
-                .finished(self.method, code, self.started.elapsed());
+            let elapsed = self.started.elapsed();
+            self.metrics.grpc.finished(self.method, code, elapsed);
+            if let Some(write) = &self.write {
+                let caller = *write.caller.0.lock();
+                access_log::write(&write.path, code, elapsed, caller, self.peer);
+            }
         }
+    }
+
+    /// Finishes a call answered at once with `headers`, logging a refused authentication.
+    fn answered(&mut self, code: i32, headers: &HeaderMap) {
+        if code == UNAUTHENTICATED {
+            let reason = headers
+                .get("grpc-message")
+                .map(|m| percent_decode(m.as_bytes()))
+                .unwrap_or_default();
+            let method = self.metrics.grpc.name(self.method);
+            access_log::refused(method, &reason, self.peer);
+        }
+        self.finish(code);
     }
 }
 
@@ -85,14 +111,30 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let method = self.metrics.grpc.method(request.uri().path());
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let path = request.uri().path();
+        let method = self.metrics.grpc.method(path);
         self.metrics.grpc.started(method);
+        let write = access_log::is_write(path).then(|| path.to_owned());
+        let write = write.map(|path| {
+            let caller = WriteCaller::default();
+            let write = Box::new(Write {
+                path,
+                caller: caller.clone(),
+            });
+            request.extensions_mut().insert(caller);
+            write
+        });
         let call = Call {
             metrics: Arc::clone(&self.metrics),
             method,
             started: Instant::now(),
             done: false,
+            peer: request
+                .extensions()
+                .get::<tonic::transport::server::TcpConnectInfo>()
+                .and_then(|i| i.remote_addr),
+            write,
         };
         Answering {
             inner: self.inner.call(request),
@@ -123,7 +165,7 @@ where
         Poll::Ready(match answered {
             Ok(response) => {
                 if let (Some(code), Some(call)) = (status(response.headers()), call.as_mut()) {
-                    call.finish(code);
+                    call.answered(code, response.headers());
                 }
                 Ok(response.map(|body| Tracked { inner: body, call }))
             }
@@ -177,4 +219,28 @@ impl<B: Body> Body for Tracked<B> {
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// A `grpc-message` as text: it is percent-encoded on the wire.
+fn percent_decode(raw: &[u8]) -> String {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            raw[i],
+            raw.get(i + 1).copied().and_then(hex),
+            raw.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

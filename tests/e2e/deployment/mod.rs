@@ -1,5 +1,6 @@
 //! The server as a platform team deploys it: limits, Unix sockets, TLS, logs and packaging.
 
+mod access_log;
 mod authzen;
 mod limits;
 mod metrics;
