@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// How often, in milliseconds, to poll the change log for other instances' writes.
     #[arg(long, env = "RBACD_POLL_INTERVAL_MS", default_value_t = 1000)]
     pub poll_interval_ms: u64,
+    /// How old the in-memory index may grow while the database is unreachable
+    /// before checks fail closed with UNAVAILABLE (e.g. `30s`, `5m`).
+    #[arg(long, env = "RBACD_MAX_STALENESS", default_value = "60s", value_parser = parse_duration)]
+    pub max_staleness: Duration,
     /// Admin API key for environment `default` when it is created on first
     /// start (at least 24 characters); a random one is printed when not set.
     #[arg(long, env = "RBACD_BOOTSTRAP_API_KEY", hide_env_values = true)]

@@ -6,7 +6,7 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering::Relaxed},
+        atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
     },
     time::{Duration, Instant},
 };
@@ -37,6 +37,9 @@ pub struct Feed {
     started: Instant,
     /// Milliseconds after `started` at which the index last held every change in the store.
     synced_ms: AtomicU64,
+    /// Set by the health watch once the index is older than `--max-staleness`:
+    /// checks then fail closed.
+    stale: AtomicBool,
 }
 
 impl Feed {
@@ -50,6 +53,7 @@ impl Feed {
             applied: broadcast::channel(BROADCAST_CAPACITY).0,
             started: Instant::now(),
             synced_ms: AtomicU64::new(0),
+            stale: AtomicBool::new(false),
         })
     }
 
@@ -63,6 +67,23 @@ impl Feed {
     pub fn lag(&self) -> Duration {
         let synced = Duration::from_millis(self.synced_ms.load(Relaxed));
         self.started.elapsed().saturating_sub(synced)
+    }
+
+    /// UNAVAILABLE once the index is too old to answer from; one atomic load.
+    pub fn ensure_fresh(&self) -> Result<()> {
+        if self.stale.load(Relaxed) {
+            return Err(Error::Unavailable(format!(
+                "the index was last known current {:.0} s ago, longer than --max-staleness allows, \
+                 because the store is unreachable; retry, or ask another instance",
+                self.lag().as_secs_f64()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Marks the index too old to answer from, or fresh again.
+    pub fn set_stale(&self, stale: bool) {
+        self.stale.store(stale, Relaxed);
     }
 
     /// Applies every change committed so far; returns the applied revision.
@@ -150,8 +171,11 @@ impl Feed {
     }
 
     async fn catch_up_logged(&self) {
-        if let Err(e) = self.catch_up().await {
-            tracing::warn!(error = %e, "could not follow the change log");
+        match self.catch_up().await {
+            Ok(_) => {}
+            // The health watch reports outages, once.
+            Err(Error::Unavailable(_)) => {}
+            Err(e) => tracing::warn!(error = %e, "could not follow the change log"),
         }
     }
 }

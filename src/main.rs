@@ -93,6 +93,7 @@ fn settings(args: &ServeArgs) -> Settings {
         database_schema: Some(args.database.database_schema.clone()),
         min_revision_timeout: Duration::from_millis(args.min_revision_timeout_ms),
         poll_interval: Duration::from_millis(args.poll_interval_ms.max(10)),
+        max_staleness: args.max_staleness,
         bootstrap_api_key: args.bootstrap_api_key.clone(),
         metrics_listen: args.metrics_listen.clone(),
         http_listen: args.http_listen.clone(),

@@ -60,6 +60,9 @@ pub struct Settings {
     pub min_revision_timeout: Duration,
     /// How often the change log is polled for other instances' writes.
     pub poll_interval: Duration,
+    /// How old the index may grow while the store is unreachable before
+    /// checks fail closed with UNAVAILABLE.
+    pub max_staleness: Duration,
     /// The admin API key of environment `default` when it is created; random when `None`.
     pub bootstrap_api_key: Option<String>,
     /// Where to serve Prometheus metrics; nowhere when `None`.
@@ -80,6 +83,7 @@ impl Settings {
             database_schema: None,
             min_revision_timeout: Duration::from_secs(5),
             poll_interval: Duration::from_secs(1),
+            max_staleness: Duration::from_secs(60),
             bootstrap_api_key: None,
             metrics_listen: None,
             http_listen: None,
@@ -200,10 +204,11 @@ impl App {
         let (health, health_service) = tonic_health::server::health_reporter();
         health::report(&health, Serving::ALL).await;
         let (serving, serving_now) = watch::channel(Serving::ALL);
-        tokio::spawn(health::watch_database(
-            Arc::clone(&self.store),
+        tokio::spawn(health::watch(
+            Arc::clone(&self.feed),
             health,
             serving,
+            self.settings.max_staleness,
         ));
         let reflection = || {
             tonic_reflection::server::Builder::configure()

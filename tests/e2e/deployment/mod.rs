@@ -2,8 +2,11 @@
 
 mod access_log;
 mod authzen;
+mod instances;
 mod limits;
 mod metrics;
+mod outage;
 mod packaging;
+mod replicas;
 mod sidecar;
 mod tls;
