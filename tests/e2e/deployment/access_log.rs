@@ -117,7 +117,7 @@ async fn collect(
     seen: &mut Vec<String>,
     done: impl Fn(&Vec<String>) -> bool,
 ) {
-    let waited = tokio::time::timeout(Duration::from_secs(60), async {
+    let waited = tokio::time::timeout(Duration::from_secs(120), async {
         while !done(seen) {
             match rx.recv().await {
                 Some(line) => seen.push(line),
