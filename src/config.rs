@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// How often, in milliseconds, to poll the change log for other instances' writes.
     #[arg(long, env = "RBACD_POLL_INTERVAL_MS", default_value_t = 1000)]
     pub poll_interval_ms: u64,
+    /// How old the in-memory index may grow while the database is unreachable
+    /// before checks fail closed with UNAVAILABLE (e.g. `30s`, `5m`).
+    #[arg(long, env = "RBACD_MAX_STALENESS", default_value = "60s", value_parser = parse_duration)]
+    pub max_staleness: Duration,
     /// Admin API key for environment `default` when it is created on first
     /// start (at least 24 characters); a random one is printed when not set.
     #[arg(long, env = "RBACD_BOOTSTRAP_API_KEY", hide_env_values = true)]
@@ -76,6 +80,10 @@ pub struct ServeArgs {
     /// Address to serve Prometheus metrics on (HOST:PORT); off when not set.
     #[arg(long, env = "RBACD_METRICS_LISTEN")]
     pub metrics_listen: Option<HostPort>,
+    /// Address to serve the OpenID AuthZEN Authorization API 1.0 on
+    /// (HOST:PORT, plain HTTP/1.1), with /healthz and /readyz; off when not set.
+    #[arg(long, env = "RBACD_HTTP_LISTEN")]
+    pub http_listen: Option<HostPort>,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
@@ -112,6 +120,10 @@ pub struct LimitArgs {
     /// How long the metrics endpoint waits to read a request or write an answer.
     #[arg(long, env = "RBACD_METRICS_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub metrics_timeout: Duration,
+    /// How long an HTTP-face request may take to arrive and be answered; an
+    /// idle keep-alive connection is closed after it too.
+    #[arg(long, env = "RBACD_HTTP_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub http_timeout: Duration,
 }
 
 /// TLS on the TCP listeners (`unix:` sockets stay plain: their file mode guards them).

@@ -3,7 +3,13 @@
 //! they are the next revisions; the log is read only when something is
 //! missing, which the store's change notifications and polling announce.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
+    },
+    time::{Duration, Instant},
+};
 
 use tokio::sync::{Mutex, broadcast};
 
@@ -27,6 +33,13 @@ pub struct Feed {
     /// One applier at a time, so changes are applied in order.
     applying: Mutex<()>,
     applied: broadcast::Sender<Arc<Change>>,
+    /// When the feed started; `synced_ms` counts from it.
+    started: Instant,
+    /// Milliseconds after `started` at which the index last held every change in the store.
+    synced_ms: AtomicU64,
+    /// Set by the health watch once the index is older than `--max-staleness`:
+    /// checks then fail closed.
+    stale: AtomicBool,
 }
 
 impl Feed {
@@ -38,6 +51,9 @@ impl Feed {
             keys,
             applying: Mutex::new(()),
             applied: broadcast::channel(BROADCAST_CAPACITY).0,
+            started: Instant::now(),
+            synced_ms: AtomicU64::new(0),
+            stale: AtomicBool::new(false),
         })
     }
 
@@ -46,9 +62,34 @@ impl Feed {
         self.applied.subscribe()
     }
 
+    /// How long since the index last held every change in the store (its
+    /// load, or a catch-up that read the log to its end).
+    pub fn lag(&self) -> Duration {
+        let synced = Duration::from_millis(self.synced_ms.load(Relaxed));
+        self.started.elapsed().saturating_sub(synced)
+    }
+
+    /// UNAVAILABLE once the index is too old to answer from; one atomic load.
+    pub fn ensure_fresh(&self) -> Result<()> {
+        if self.stale.load(Relaxed) {
+            return Err(Error::Unavailable(format!(
+                "the index was last known current {:.0} s ago, longer than --max-staleness allows, \
+                 because the store is unreachable; retry, or ask another instance",
+                self.lag().as_secs_f64()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Marks the index too old to answer from, or fresh again.
+    pub fn set_stale(&self, stale: bool) {
+        self.stale.store(stale, Relaxed);
+    }
+
     /// Applies every change committed so far; returns the applied revision.
     pub async fn catch_up(&self) -> Result<u64> {
         let _one_at_a_time = self.applying.lock().await;
+        let asked = self.started.elapsed();
         loop {
             let from = self.engine.applied_revision();
             let changes = self.store.changes_after(from, BATCH).await?;
@@ -57,6 +98,8 @@ impl Feed {
                 self.apply(change);
             }
             if done {
+                // Everything committed before the question was asked is applied.
+                self.synced_ms.fetch_max(asked.as_millis() as u64, Relaxed);
                 return Ok(self.engine.applied_revision());
             }
         }
@@ -128,8 +171,11 @@ impl Feed {
     }
 
     async fn catch_up_logged(&self) {
-        if let Err(e) = self.catch_up().await {
-            tracing::warn!(error = %e, "could not follow the change log");
+        match self.catch_up().await {
+            Ok(_) => {}
+            // The health watch reports outages, once.
+            Err(Error::Unavailable(_)) => {}
+            Err(e) => tracing::warn!(error = %e, "could not follow the change log"),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod feed;
+pub mod http;
 pub mod memory;
 pub mod metrics;
 pub mod proto;

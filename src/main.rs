@@ -107,8 +107,10 @@ fn settings(args: &ServeArgs) -> Settings {
         database_schema: Some(args.database.database_schema.clone()),
         min_revision_timeout: Duration::from_millis(args.min_revision_timeout_ms),
         poll_interval: Duration::from_millis(args.poll_interval_ms.max(10)),
+        max_staleness: args.max_staleness,
         bootstrap_api_key: args.bootstrap_api_key.clone(),
         metrics_listen: args.metrics_listen.clone(),
+        http_listen: args.http_listen.clone(),
         limits: Limits {
             max_concurrent_streams: limits.max_concurrent_streams,
             max_connections: limits.max_connections,
@@ -118,6 +120,7 @@ fn settings(args: &ServeArgs) -> Settings {
             max_reset_streams: limits.max_reset_streams,
             max_pending_reset_streams: limits.max_pending_reset_streams,
             metrics_timeout: limits.metrics_timeout,
+            http_timeout: limits.http_timeout,
         },
         tls: tls
             .tls_cert

@@ -1,10 +1,13 @@
 //! tonic wiring: the services, health, reflection, the interceptor that scopes
 //! each call, and graceful shutdown. Listening, limits and TLS are submodules.
 
+mod access_log;
+mod health;
 mod incoming;
 mod interceptor;
 mod limits;
 mod listen;
+mod observe;
 mod tls;
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -13,11 +16,11 @@ use tokio::sync::{Semaphore, watch};
 use tonic::transport::Server;
 
 pub use self::{
+    health::Serving,
     limits::Limits,
     listen::Bound,
     tls::{TlsSettings, load as load_tls},
 };
-use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     access::{Authenticator, KeyRing, Policy},
@@ -40,18 +43,12 @@ use crate::{
     store::{Provisioned, Store},
 };
 
+type Router = tonic::transport::server::Router<
+    tower::layer::util::Stack<observe::Observe, tower::layer::util::Identity>,
+>;
+
 /// Environment created, with an admin key, on first start against an empty database.
 const DEFAULT_ENVIRONMENT: &str = "default";
-/// How often the database is pinged for the health status.
-const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
-const SERVICES: &[&str] = &[
-    "rbacd.v1.RoleService",
-    "rbacd.v1.IdentityService",
-    "rbacd.v1.NodeService",
-    "rbacd.v1.AssignmentService",
-    "rbacd.v1.AuthorizationService",
-    "rbacd.v1.AuditService",
-];
 
 /// How the service runs, apart from where it listens.
 #[derive(Clone, Debug)]
@@ -63,10 +60,15 @@ pub struct Settings {
     pub min_revision_timeout: Duration,
     /// How often the change log is polled for other instances' writes.
     pub poll_interval: Duration,
+    /// How old the index may grow while the store is unreachable before
+    /// checks fail closed with UNAVAILABLE.
+    pub max_staleness: Duration,
     /// The admin API key of environment `default` when it is created; random when `None`.
     pub bootstrap_api_key: Option<String>,
     /// Where to serve Prometheus metrics; nowhere when `None`.
     pub metrics_listen: Option<HostPort>,
+    /// Where to serve the AuthZEN HTTP API; nowhere when `None`.
+    pub http_listen: Option<HostPort>,
     /// Bounds on connections and streams.
     pub limits: Limits,
     /// TLS on TCP listeners; plain text when `None`.
@@ -81,8 +83,10 @@ impl Settings {
             database_schema: None,
             min_revision_timeout: Duration::from_secs(5),
             poll_interval: Duration::from_secs(1),
+            max_staleness: Duration::from_secs(60),
             bootstrap_api_key: None,
             metrics_listen: None,
+            http_listen: None,
             limits: Limits::default(),
             tls: None,
         }
@@ -98,6 +102,8 @@ pub struct App {
     settings: Settings,
     /// Bound at open, so that a port in use fails the start.
     metrics_listener: Option<tokio::net::TcpListener>,
+    /// Bound at open, for the same reason.
+    http_listener: Option<tokio::net::TcpListener>,
     /// Loaded at open, so that a bad certificate fails the start.
     tls: Option<tls::Certificates>,
     /// What was created on first start, with the admin key's secret.
@@ -116,19 +122,8 @@ impl App {
                 format!("must be at least {MIN_SECRET_LEN} characters"),
             ));
         }
-        let metrics_listener = match &settings.metrics_listen {
-            None => None,
-            Some(address) => Some(
-                tokio::net::TcpListener::bind(address.as_str())
-                    .await
-                    .map_err(|e| {
-                        Error::invalid(
-                            "--metrics-listen",
-                            format!("cannot listen on {address}: {e}"),
-                        )
-                    })?,
-            ),
-        };
+        let metrics_listener = bind("--metrics-listen", settings.metrics_listen.as_ref()).await?;
+        let http_listener = bind("--http-listen", settings.http_listen.as_ref()).await?;
         let tls = match &settings.tls {
             Some(files) => Some(
                 tls::Certificates::load_and_watch(files)
@@ -164,9 +159,15 @@ impl App {
             feed,
             settings,
             metrics_listener,
+            http_listener,
             tls,
             bootstrapped,
         })
+    }
+
+    /// Where the HTTP face listens, when it does.
+    pub fn http_addr(&self) -> Option<std::net::SocketAddr> {
+        self.http_listener.as_ref()?.local_addr().ok()
     }
 
     /// Serves on `listener` until `shutdown` resolves, then drains in-flight calls.
@@ -199,10 +200,16 @@ impl App {
         served
     }
 
-    async fn router(self) -> (tonic::transport::server::Router, watch::Sender<bool>) {
+    async fn router(self) -> (Router, watch::Sender<bool>) {
         let (health, health_service) = tonic_health::server::health_reporter();
-        set_health(&health, ServingStatus::Serving).await;
-        tokio::spawn(watch_database(Arc::clone(&self.store), health));
+        health::report(&health, Serving::ALL).await;
+        let (serving, serving_now) = watch::channel(Serving::ALL);
+        tokio::spawn(health::watch(
+            Arc::clone(&self.feed),
+            health,
+            serving,
+            self.settings.max_staleness,
+        ));
         let reflection = || {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
@@ -214,13 +221,31 @@ impl App {
         let reflection_v1alpha = reflection()
             .build_v1alpha()
             .expect("the compiled-in descriptor sets are valid");
-        let scoped = interceptor::authenticating(self.authenticator);
+        let scoped = interceptor::authenticating(self.authenticator.clone());
         let (drain, draining) = watch::channel(false);
         let metrics = Arc::new(Metrics::default());
+        let observed = Arc::clone(&metrics);
         if let Some(listener) = self.metrics_listener {
-            let engine = Arc::clone(&self.engine);
+            let sources = crate::metrics::Sources {
+                engine: Arc::clone(&self.engine),
+                feed: Arc::clone(&self.feed),
+            };
             let timeout = self.settings.limits.metrics_timeout;
-            crate::metrics::spawn(listener, Arc::clone(&metrics), engine, timeout);
+            crate::metrics::spawn(listener, Arc::clone(&metrics), sources, timeout);
+        }
+        if let Some(listener) = self.http_listener {
+            let face = crate::http::Face {
+                authenticator: self.authenticator,
+                policy: Policy::new(Arc::clone(&self.engine)),
+                engine: Arc::clone(&self.engine),
+                serving: serving_now,
+                metrics: Arc::clone(&metrics),
+            };
+            let limits = crate::http::HttpLimits {
+                max_connections: self.settings.limits.max_connections,
+                timeout: self.settings.limits.http_timeout,
+            };
+            crate::http::spawn(listener, face, limits, draining.clone());
         }
         let state = State {
             store: self.store,
@@ -239,6 +264,7 @@ impl App {
             .apply(Server::builder())
             .initial_connection_window_size(16 * 1024 * 1024)
             .initial_stream_window_size(1024 * 1024)
+            .layer(observe::Observe(observed))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -276,34 +302,15 @@ async fn draining(shutdown: impl Future<Output = ()>, drain: watch::Sender<bool>
     let _ = drain.send(true);
 }
 
-async fn set_health(health: &HealthReporter, status: ServingStatus) {
-    health.set_service_status("", status).await;
-    for service in SERVICES {
-        health.set_service_status(*service, status).await;
-    }
-}
-
-/// NOT_SERVING while the database does not answer, SERVING again once it does.
-async fn watch_database(store: Arc<Store>, health: HealthReporter) {
-    let mut serving = true;
-    loop {
-        tokio::time::sleep(HEALTH_INTERVAL).await;
-        let up = store.ping().await;
-        if up != serving {
-            serving = up;
-            if up {
-                tracing::info!("the database answers again");
-            } else {
-                tracing::warn!("the database does not answer; health is NOT_SERVING");
-            }
-            let status = if up {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            };
-            set_health(&health, status).await;
-        }
-    }
+/// Binds an optional side listener at open, so a port in use fails the start.
+async fn bind(flag: &str, address: Option<&HostPort>) -> Result<Option<tokio::net::TcpListener>> {
+    let Some(address) = address else {
+        return Ok(None);
+    };
+    tokio::net::TcpListener::bind(address.as_str())
+        .await
+        .map(Some)
+        .map_err(|e| Error::invalid(flag, format!("cannot listen on {address}: {e}")))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -3,6 +3,7 @@
 
 use tonic::{Request, Status};
 
+use super::access_log::WriteCaller;
 use crate::access::{API_KEY_HEADER, Authenticator};
 use crate::domain::{Caller, Error};
 
@@ -12,6 +13,9 @@ pub fn authenticating(
 ) -> impl Fn(Request<()>) -> Result<Request<()>, Status> + Clone + Send + Sync + 'static {
     move |mut request: Request<()>| {
         let caller = caller(&authenticator, &request)?;
+        if let Some(slot) = request.extensions().get::<WriteCaller>() {
+            *slot.0.lock() = Some(caller);
+        }
         request.extensions_mut().insert(caller);
         Ok(request)
     }

@@ -23,6 +23,8 @@ pub struct Limits {
     pub max_pending_reset_streams: usize,
     /// Read and write timeout of the metrics endpoint.
     pub metrics_timeout: Duration,
+    /// How long an HTTP-face request may take to arrive and be answered.
+    pub http_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -36,6 +38,7 @@ impl Default for Limits {
             max_reset_streams: 1024,
             max_pending_reset_streams: 20,
             metrics_timeout: Duration::from_secs(10),
+            http_timeout: Duration::from_secs(10),
         }
     }
 }

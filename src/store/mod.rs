@@ -33,6 +33,7 @@ pub use assignments::{
 };
 pub use changes::ChangeFilter;
 pub use environments::Provisioned;
+pub use error::{UNREACHABLE, errors_total};
 pub use identities::{IdentityFilter, IdentityUpdate, NewIdentity};
 pub use nodes::{DeletedNode, NewNode};
 pub use roles::{NewRole, RoleUpdate};
@@ -76,8 +77,9 @@ impl Store {
         }
         options
             .sqlx_logging(false)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10))
+            // Short, so that writes fail fast while the database is out of reach.
+            .connect_timeout(Duration::from_secs(3))
+            .acquire_timeout(Duration::from_secs(3))
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)

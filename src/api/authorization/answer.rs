@@ -9,7 +9,7 @@ use tonic::Status;
 use super::explain::render;
 use super::query::{CheckQuery, parse_check};
 use crate::api::State;
-use crate::domain::{EnvironmentId, Error, Result, Timestamp, paging};
+use crate::domain::{Caller, EnvironmentId, Error, Result, Timestamp, paging};
 use crate::engine::Decision;
 use crate::metrics::Metrics;
 use crate::proto::v1 as pb;
@@ -114,6 +114,14 @@ impl State {
             .check(env, &query.identity, &query.permission, &query.node, at)
     }
 
+    /// Refuses a call of AuthorizationService when the index is too old to
+    /// answer from (fail closed) or the caller lacks `Rbacd:Check`.
+    pub(super) fn may_check(&self, caller: &Caller) -> Result<()> {
+        self.feed.ensure_fresh()?;
+        self.policy
+            .authorize_at_root(caller, &crate::domain::builtin::check())
+    }
+
     /// Answers an item of a batch or stream unless it must wait for its
     /// `min_revision`; a malformed item gets its own error.
     pub(super) fn answer_now(
@@ -122,6 +130,9 @@ impl State {
         req: pb::CheckRequest,
         tally: &mut Tally,
     ) -> Step {
+        if let Err(stale) = self.feed.ensure_fresh() {
+            return Step::Answered(item_error(req.correlation_id, stale));
+        }
         let query = match parse_check(&req) {
             Ok(q) => q,
             Err(e) => {

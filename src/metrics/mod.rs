@@ -1,5 +1,8 @@
 //! Prometheus metrics in the text exposition format, on their own listener.
 
+mod grpc;
+mod process;
+
 use std::{
     sync::{
         Arc,
@@ -10,15 +13,26 @@ use std::{
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::engine::Engine;
+pub use grpc::{GrpcMetrics, Method};
+
+use crate::{engine::Engine, feed::Feed};
 
 /// Counters the handlers bump.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Metrics {
     pub checks_allowed: AtomicU64,
     pub checks_denied: AtomicU64,
     pub checks_malformed: AtomicU64,
     pub writes: AtomicU64,
+    /// Per-RPC durations and calls in flight, recorded by the server's layer.
+    pub grpc: GrpcMetrics,
+}
+
+/// What the metrics read at scrape time besides the counters.
+#[derive(Clone)]
+pub struct Sources {
+    pub engine: Arc<Engine>,
+    pub feed: Arc<Feed>,
 }
 
 impl Metrics {
@@ -33,7 +47,8 @@ impl Metrics {
     }
 
     /// The exposition text.
-    pub fn render(&self, engine: &Engine) -> String {
+    pub fn render(&self, sources: &Sources) -> String {
+        let engine = &sources.engine;
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
             out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
@@ -78,6 +93,18 @@ impl Metrics {
             "Estimated heap bytes of the in-memory index.",
             &[("", engine.heap_bytes() as u64)],
         );
+        metric(
+            "rbacd_store_errors_total",
+            "counter",
+            "Database operations that failed (other than refused writes such as duplicates).",
+            &[("", crate::store::errors_total())],
+        );
+        let lag = sources.feed.lag().as_secs_f64();
+        out.push_str(&format!(
+            "# HELP rbacd_index_lag_seconds Seconds since the index was last known to hold every change in the store.\n# TYPE rbacd_index_lag_seconds gauge\nrbacd_index_lag_seconds {lag}\n"
+        ));
+        self.grpc.render(&mut out);
+        process::render(&mut out);
         out
     }
 }
@@ -92,7 +119,7 @@ const MAX_HEAD: usize = 8 * 1024;
 pub async fn serve(
     listener: tokio::net::TcpListener,
     metrics: Arc<Metrics>,
-    engine: Arc<Engine>,
+    sources: Sources,
     timeout: Duration,
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_SCRAPES));
@@ -104,10 +131,10 @@ pub async fn serve(
             tokio::time::sleep(Duration::from_millis(5)).await;
             continue;
         };
-        let (metrics, engine) = (Arc::clone(&metrics), Arc::clone(&engine));
+        let (metrics, sources) = (Arc::clone(&metrics), sources.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            answer(socket, timeout, || metrics.render(&engine)).await;
+            answer(socket, timeout, || metrics.render(&sources)).await;
         });
     }
 }
@@ -161,11 +188,11 @@ async fn read_target(socket: &mut tokio::net::TcpStream) -> Option<String> {
 pub fn spawn(
     listener: tokio::net::TcpListener,
     metrics: Arc<Metrics>,
-    engine: Arc<Engine>,
+    sources: Sources,
     timeout: Duration,
 ) {
     if let Ok(bound) = listener.local_addr() {
         tracing::info!(%bound, "serving Prometheus metrics at /metrics");
     }
-    tokio::spawn(serve(listener, metrics, engine, timeout));
+    tokio::spawn(serve(listener, metrics, sources, timeout));
 }
