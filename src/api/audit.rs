@@ -34,6 +34,7 @@ fn object_kind(kind: ObjectKind) -> pb::ObjectKind {
         ObjectKind::Node => pb::ObjectKind::Node,
         ObjectKind::Assignment => pb::ObjectKind::Assignment,
         ObjectKind::ApiKey => pb::ObjectKind::ApiKey,
+        ObjectKind::Credential => pb::ObjectKind::Credential,
     }
 }
 
@@ -47,6 +48,7 @@ fn object_kind_filter(value: i32) -> std::result::Result<Option<ObjectKind>, Str
         Ok(pb::ObjectKind::Node) => Ok(Some(ObjectKind::Node)),
         Ok(pb::ObjectKind::Assignment) => Ok(Some(ObjectKind::Assignment)),
         Ok(pb::ObjectKind::ApiKey) => Ok(Some(ObjectKind::ApiKey)),
+        Ok(pb::ObjectKind::Credential) => Ok(Some(ObjectKind::Credential)),
         Err(_) => Err(format!("{value} is not an ObjectKind")),
     }
 }
@@ -108,6 +110,7 @@ pub(super) fn render_change(change: &Change) -> pb::Change {
         object_id: change.event.object_id().to_string(),
         before: change.before.as_ref().map(json::image),
         after: change.event.after().as_ref().map(json::image),
+        signed_by_credential_id: String::new(),
     }
 }
 

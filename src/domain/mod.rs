@@ -8,6 +8,7 @@ pub mod paging;
 mod permission;
 mod refs;
 pub mod secret;
+pub mod signing;
 mod snapshot;
 mod time;
 
@@ -16,7 +17,9 @@ pub mod change;
 pub use change::Change;
 
 pub use error::{Error, FieldViolation, Result};
-pub use ids::{ApiKeyId, AssignmentId, EnvironmentId, IdentityId, NodeId, RoleId};
+pub use ids::{
+    ApiKeyId, AssignmentId, ChallengeId, CredentialId, EnvironmentId, IdentityId, NodeId, RoleId,
+};
 pub use model::{
     ADMINISTRATOR_ROLE, ApiKey, Assignment, AssignmentState, Environment, Identity, IdentityKind,
     IdentityStatus, Node, ROOT_NODE_KEY, Role,
