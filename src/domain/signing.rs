@@ -297,9 +297,7 @@ impl Refusal {
             ),
             Self::Unknown => format!("unknown user action: `{h}` is not one rbacd issued"),
             Self::Expired => {
-                format!(
-                    "expired user action: begin a new one with ActionSigningService.BeginAction"
-                )
+                "expired user action: begin a new one with ActionSigningService.BeginAction".into()
             }
             Self::Reused => "reused user action: each is accepted once; sign a new one".into(),
             Self::Foreign => {
