@@ -7,6 +7,7 @@ mod assignments;
 mod bulk;
 mod changes;
 mod convert;
+mod credentials;
 mod entity;
 mod environments;
 mod error;
@@ -16,6 +17,7 @@ mod nodes;
 mod resolve;
 mod roles;
 mod snapshot;
+mod user_actions;
 mod write;
 
 use std::time::Duration;
@@ -30,10 +32,12 @@ pub use assignments::{
     AssignmentFilter, AssignmentSelector, AssignmentView, InitialAssignment, NewAssignment,
 };
 pub use changes::ChangeFilter;
+pub use credentials::NewCredential;
 pub use environments::Provisioned;
 pub use identities::{IdentityFilter, IdentityUpdate, NewIdentity};
 pub use nodes::{DeletedNode, NewNode};
 pub use roles::{NewRole, RoleUpdate};
+pub use user_actions::{Challenge, UserAction};
 pub use write::CHANGES_CHANNEL;
 
 /// A write's result: the object(s) written and the change-log revision.
