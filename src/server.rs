@@ -1,6 +1,10 @@
 //! tonic wiring: the services, health, reflection, the interceptor that scopes
 //! each call, and graceful shutdown.
 
+mod signed_actions;
+
+pub use signed_actions::{SignedActionsLayer, SignedBy, message_sha256};
+
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use tokio::sync::watch;
