@@ -4,8 +4,8 @@ use std::{process::ExitCode, time::Duration};
 
 use clap::Parser;
 use rbacd::{
-    config::{Cli, Command, EnvironmentCommand, ServeArgs},
-    server::{App, Listen, Settings, shutdown_signal},
+    config::{Cli, Command, DatabaseArgs, EnvironmentCommand, ServeArgs},
+    server::{App, Bound, Limits, Settings, TlsSettings, shutdown_signal},
     store::Store,
     telemetry,
 };
@@ -16,23 +16,26 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Serve(args) => serve(args).await,
-        Command::Migrate(args) => migrate(&args.database_url).await,
+        Command::Migrate(args) => migrate(&args).await,
         Command::Environment(command) => environment(command).await,
+        Command::Health(args) => return rbacd::cli::health::run(args).await,
         Command::Client(command) => return rbacd::cli::run(command).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("rbacd: {message}");
+            if telemetry::is_json() {
+                tracing::error!(error = %message, "rbacd stopped");
+            } else {
+                eprintln!("rbacd: {message}");
+            }
             ExitCode::FAILURE
         }
     }
 }
 
-async fn migrate(database_url: &str) -> Result<(), String> {
-    let store = Store::connect(database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn migrate(database: &DatabaseArgs) -> Result<(), String> {
+    let store = connect(database).await?;
     store.migrate().await.map_err(|e| e.to_string())?;
     tracing::info!("migrations applied");
     store.close().await;
@@ -45,9 +48,7 @@ async fn environment(command: EnvironmentCommand) -> Result<(), String> {
             database
         }
     };
-    let store = Store::connect(&database.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let store = connect(database).await?;
     store.migrate().await.map_err(|e| e.to_string())?;
     match command {
         EnvironmentCommand::Create { name, .. } => {
@@ -78,20 +79,66 @@ async fn environment(command: EnvironmentCommand) -> Result<(), String> {
     Ok(())
 }
 
-async fn serve(args: ServeArgs) -> Result<(), String> {
-    let settings = Settings {
-        database_url: args.database.database_url,
+async fn connect(database: &DatabaseArgs) -> Result<Store, String> {
+    Store::connect_in_schema(&database.database_url, Some(&database.database_schema))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn settings(args: &ServeArgs) -> Settings {
+    let limits = &args.limits;
+    let tls = &args.tls;
+    Settings {
+        database_url: args.database.database_url.clone(),
+        database_schema: Some(args.database.database_schema.clone()),
         min_revision_timeout: Duration::from_millis(args.min_revision_timeout_ms),
         poll_interval: Duration::from_millis(args.poll_interval_ms.max(10)),
         bootstrap_api_key: args.bootstrap_api_key.clone(),
-        metrics_listen: args.metrics_listen,
-    };
-    let app = App::open(settings).await.map_err(|e| e.to_string())?;
+        metrics_listen: args.metrics_listen.clone(),
+        limits: Limits {
+            max_concurrent_streams: limits.max_concurrent_streams,
+            max_connections: limits.max_connections,
+            keepalive_interval: limits.keepalive_interval,
+            keepalive_timeout: limits.keepalive_timeout,
+            preface_timeout: limits.preface_timeout,
+            max_reset_streams: limits.max_reset_streams,
+            max_pending_reset_streams: limits.max_pending_reset_streams,
+            metrics_timeout: limits.metrics_timeout,
+        },
+        tls: tls
+            .tls_cert
+            .clone()
+            .zip(tls.tls_key.clone())
+            .map(|(cert, key)| TlsSettings {
+                cert,
+                key,
+                client_ca: tls.tls_client_ca.clone(),
+                reload_interval: tls.tls_reload_interval,
+            }),
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    // Bound first: a wrong address fails before the database is touched.
+    let mut listeners = Vec::new();
+    for listen in &args.listen {
+        listeners.push(Bound::bind(listen, args.socket_mode).await?);
+    }
+    let app = App::open(settings(&args))
+        .await
+        .map_err(|e| e.to_string())?;
     if let Some(made) = &app.bootstrapped {
         if args.bootstrap_api_key.is_some() {
             tracing::info!(
                 environment = %made.environment.name,
                 "created with the admin key from RBACD_BOOTSTRAP_API_KEY"
+            );
+        } else if telemetry::is_json() {
+            // The only place this key is ever shown: one event a log pipeline keeps whole.
+            tracing::warn!(
+                environment = %made.environment.name,
+                api_key = %made.secret,
+                "created the environment with an admin service account; its API key is shown only this once (send it as x-api-key)"
             );
         } else {
             eprintln!(
@@ -100,22 +147,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             );
         }
     }
-    match args.listen {
-        Listen::Tcp(addr) => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-            tracing::info!(%addr, "serving gRPC");
-            app.serve_tcp(listener, shutdown_signal()).await
-        }
-        Listen::Unix(path) => {
-            // A socket file left by an earlier run would make bind fail.
-            let _ = std::fs::remove_file(&path);
-            let listener = tokio::net::UnixListener::bind(&path)
-                .map_err(|e| format!("cannot listen on unix:{}: {e}", path.display()))?;
-            tracing::info!(path = %path.display(), "serving gRPC on a Unix socket");
-            app.serve_unix(listener, shutdown_signal()).await
-        }
+    for bound in &listeners {
+        tracing::info!(address = %bound.describe(), tls = args.tls.tls_cert.is_some(), "serving gRPC");
     }
-    .map_err(|e| format!("the server stopped: {e}"))
+    app.serve(listeners, shutdown_signal())
+        .await
+        .map_err(|e| format!("the server stopped: {e}"))
 }

@@ -1,11 +1,11 @@
 //! Prometheus metrics in the text exposition format, on their own listener.
 
 use std::{
-    net::SocketAddr,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering::Relaxed},
     },
+    time::Duration,
 };
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -61,6 +61,12 @@ impl Metrics {
             &[("", self.writes.load(Relaxed))],
         );
         metric(
+            "rbacd_build_info",
+            "gauge",
+            "The running build: always 1, labelled by version.",
+            &[(concat!("{version=\"", env!("CARGO_PKG_VERSION"), "\"}"), 1)],
+        );
+        metric(
             "rbacd_applied_revision",
             "gauge",
             "Last change-log revision applied to the in-memory index.",
@@ -76,36 +82,90 @@ impl Metrics {
     }
 }
 
-/// Answers every HTTP request on `listener` with the metrics; runs until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>, engine: Arc<Engine>) {
+/// Most metrics requests served at once; more wait to be accepted.
+const MAX_SCRAPES: usize = 16;
+/// Longest request head read; a scrape's is a few hundred bytes.
+const MAX_HEAD: usize = 8 * 1024;
+
+/// Answers `GET /metrics` on `listener` (404 elsewhere), each request within
+/// `timeout` for reading and for writing; runs until the process ends.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    metrics: Arc<Metrics>,
+    engine: Arc<Engine>,
+    timeout: Duration,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_SCRAPES));
     loop {
-        let Ok((mut socket, _)) = listener.accept().await else {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let Ok((socket, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(5)).await;
             continue;
         };
-        let body = metrics.render(&engine);
+        let (metrics, engine) = (Arc::clone(&metrics), Arc::clone(&engine));
         tokio::spawn(async move {
-            // The request itself does not matter; read what has arrived and answer.
-            let mut request = [0u8; 1024];
-            let _ = socket.read(&mut request).await;
-            let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = socket.write_all(head.as_bytes()).await;
-            let _ = socket.write_all(body.as_bytes()).await;
-            let _ = socket.shutdown().await;
+            let _slot = slot;
+            answer(socket, timeout, || metrics.render(&engine)).await;
         });
     }
 }
 
-/// Binds `addr` and serves metrics in the background.
-pub async fn spawn(
-    addr: SocketAddr,
+async fn answer(
+    mut socket: tokio::net::TcpStream,
+    timeout: Duration,
+    body: impl FnOnce() -> String,
+) {
+    let Ok(Some(target)) = tokio::time::timeout(timeout, read_target(&mut socket)).await else {
+        return;
+    };
+    let (status, body) = match target.as_str() {
+        "/metrics" => ("200 OK", body()),
+        _ => (
+            "404 Not Found",
+            "not found: metrics are at /metrics\n".to_owned(),
+        ),
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = tokio::time::timeout(timeout, async {
+        socket.write_all(head.as_bytes()).await?;
+        socket.write_all(body.as_bytes()).await?;
+        socket.shutdown().await
+    })
+    .await;
+}
+
+/// The path of a `GET` request, once its whole head has arrived; `None` for anything else.
+async fn read_target(socket: &mut tokio::net::TcpStream) -> Option<String> {
+    let mut head = Vec::with_capacity(512);
+    let mut chunk = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 || head.len() + n > MAX_HEAD {
+            return None;
+        }
+        head.extend_from_slice(&chunk[..n]);
+    }
+    let line = head.split(|b| *b == b'\r').next()?;
+    let mut parts = std::str::from_utf8(line).ok()?.split(' ');
+    let (method, target) = (parts.next()?, parts.next()?);
+    (method == "GET" || method == "HEAD")
+        .then(|| target.split('?').next().unwrap_or(target).to_owned())
+}
+
+/// Serves metrics on `listener` in the background.
+pub fn spawn(
+    listener: tokio::net::TcpListener,
     metrics: Arc<Metrics>,
     engine: Arc<Engine>,
-) -> std::io::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    tokio::spawn(serve(listener, metrics, engine));
-    Ok(bound)
+    timeout: Duration,
+) {
+    if let Ok(bound) = listener.local_addr() {
+        tracing::info!(%bound, "serving Prometheus metrics at /metrics");
+    }
+    tokio::spawn(serve(listener, metrics, engine, timeout));
 }

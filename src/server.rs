@@ -1,20 +1,29 @@
 //! tonic wiring: the services, health, reflection, the interceptor that scopes
-//! each call, and graceful shutdown.
+//! each call, and graceful shutdown. Listening, limits and TLS are submodules.
 
+mod incoming;
+mod limits;
+mod listen;
 mod signed_actions;
+mod tls;
 
-pub use signed_actions::{SignedActionsLayer, SignedBy, message_sha256};
+use std::{future::Future, sync::Arc, time::Duration};
 
-use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use tokio::sync::{Semaphore, watch};
+use tonic::transport::Server;
 
-use tokio::sync::watch;
-use tokio_stream::wrappers::UnixListenerStream;
-use tonic::transport::{Server, server::TcpIncoming};
+pub use self::{
+    limits::Limits,
+    listen::Bound,
+    signed_actions::{SignedActionsLayer, SignedBy, message_sha256},
+    tls::{TlsSettings, load as load_tls},
+};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     api::{AssignmentApi, AuditApi, AuthorizationApi, Context, IdentityApi, NodeApi, RoleApi},
     auth::{Authenticator, KeyRing},
+    config::HostPort,
     domain::{Error, Result, secret::MIN_SECRET_LEN},
     engine::Engine,
     follower::Follower,
@@ -49,6 +58,8 @@ const SERVICES: &[&str] = &[
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub database_url: String,
+    /// PostgreSQL schema of rbacd's tables (created if missing); the default search path when `None`.
+    pub database_schema: Option<String>,
     /// How long a check waits for its `min_revision` before UNAVAILABLE.
     pub min_revision_timeout: Duration,
     /// How often the change log is polled for other instances' writes.
@@ -56,7 +67,11 @@ pub struct Settings {
     /// The admin API key of environment `default` when it is created; random when `None`.
     pub bootstrap_api_key: Option<String>,
     /// Where to serve Prometheus metrics; nowhere when `None`.
-    pub metrics_listen: Option<SocketAddr>,
+    pub metrics_listen: Option<HostPort>,
+    /// Bounds on connections and streams.
+    pub limits: Limits,
+    /// TLS on TCP listeners; plain text when `None`.
+    pub tls: Option<TlsSettings>,
 }
 
 impl Settings {
@@ -64,32 +79,14 @@ impl Settings {
     pub fn new(database_url: impl Into<String>) -> Self {
         Self {
             database_url: database_url.into(),
+            database_schema: None,
             min_revision_timeout: Duration::from_secs(5),
             poll_interval: Duration::from_secs(1),
             bootstrap_api_key: None,
             metrics_listen: None,
+            limits: Limits::default(),
+            tls: None,
         }
-    }
-}
-
-/// Where the server listens.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Listen {
-    Tcp(SocketAddr),
-    Unix(PathBuf),
-}
-
-impl std::str::FromStr for Listen {
-    type Err = String;
-    fn from_str(text: &str) -> std::result::Result<Self, String> {
-        if let Some(path) = text.strip_prefix("unix:") {
-            return Ok(Self::Unix(PathBuf::from(path)));
-        }
-        text.parse().map(Self::Tcp).map_err(|_| {
-            format!(
-                "`{text}` is not an address: use HOST:PORT (e.g. 127.0.0.1:50051) or unix:/path"
-            )
-        })
     }
 }
 
@@ -99,6 +96,10 @@ pub struct App {
     follower: Arc<Follower>,
     authenticator: Authenticator,
     settings: Settings,
+    /// Bound at open, so that a port in use fails the start.
+    metrics_listener: Option<tokio::net::TcpListener>,
+    /// Loaded at open, so that a bad certificate fails the start.
+    tls: Option<tls::Certificates>,
     /// What was created on first start, with the admin key's secret.
     pub bootstrapped: Option<Provisioned>,
 }
@@ -115,7 +116,30 @@ impl App {
                 format!("must be at least {MIN_SECRET_LEN} characters"),
             ));
         }
-        let store = Arc::new(Store::connect(&settings.database_url).await?);
+        let metrics_listener = match &settings.metrics_listen {
+            None => None,
+            Some(address) => Some(
+                tokio::net::TcpListener::bind(address.as_str())
+                    .await
+                    .map_err(|e| {
+                        Error::invalid(
+                            "--metrics-listen",
+                            format!("cannot listen on {address}: {e}"),
+                        )
+                    })?,
+            ),
+        };
+        let tls = match &settings.tls {
+            Some(files) => Some(
+                tls::Certificates::load_and_watch(files)
+                    .map_err(|e| Error::invalid("--tls-cert", e))?,
+            ),
+            None => None,
+        };
+        let store = Arc::new(
+            Store::connect_in_schema(&settings.database_url, settings.database_schema.as_deref())
+                .await?,
+        );
         store.migrate().await?;
         let bootstrapped = store
             .ensure_environment(DEFAULT_ENVIRONMENT, settings.bootstrap_api_key.clone())
@@ -138,6 +162,8 @@ impl App {
             follower,
             authenticator: Authenticator::new(keys, engine),
             settings,
+            metrics_listener,
+            tls,
             bootstrapped,
         })
     }
@@ -148,26 +174,28 @@ impl App {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::result::Result<(), tonic::transport::Error> {
-        // tonic applies its own `tcp_nodelay` only to listeners it binds itself;
-        // with Nagle's algorithm on, a lone answer waits for a delayed ACK (40 ms).
-        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-        let (router, drain) = self.router().await;
-        router
-            .serve_with_incoming_shutdown(incoming, draining(shutdown, drain))
-            .await
+        self.serve(vec![Bound::Tcp(listener)], shutdown).await
     }
 
-    /// Serves on a Unix socket until `shutdown` resolves.
-    pub async fn serve_unix(
+    /// Serves on every listener until `shutdown` resolves, then drains
+    /// in-flight calls, closes the listeners and removes their socket files.
+    pub async fn serve(
         self,
-        listener: tokio::net::UnixListener,
+        listeners: Vec<Bound>,
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::result::Result<(), tonic::transport::Error> {
-        let incoming = UnixListenerStream::new(listener);
+        let admission = incoming::Admission {
+            slots: Arc::new(Semaphore::new(self.settings.limits.max_connections)),
+            preface_timeout: self.settings.limits.preface_timeout,
+            tls: self.tls.clone(),
+        };
+        let (connections, mut accepting) = incoming::accept_all(listeners, admission);
         let (router, drain) = self.router().await;
-        router
-            .serve_with_incoming_shutdown(incoming, draining(shutdown, drain))
-            .await
+        let served = router
+            .serve_with_incoming_shutdown(connections, draining(shutdown, drain))
+            .await;
+        while accepting.join_next().await.is_some() {}
+        served
     }
 
     async fn router(self) -> (tonic::transport::server::Router, watch::Sender<bool>) {
@@ -188,12 +216,10 @@ impl App {
         let scoped = self.authenticator.interceptor();
         let (drain, draining) = watch::channel(false);
         let metrics = Arc::new(Metrics::default());
-        if let Some(addr) = self.settings.metrics_listen {
+        if let Some(listener) = self.metrics_listener {
             let engine = Arc::clone(self.follower.engine());
-            match crate::metrics::spawn(addr, Arc::clone(&metrics), engine).await {
-                Ok(bound) => tracing::info!(%bound, "serving Prometheus metrics"),
-                Err(e) => tracing::error!(%addr, error = %e, "cannot serve metrics"),
-            }
+            let timeout = self.settings.limits.metrics_timeout;
+            crate::metrics::spawn(listener, Arc::clone(&metrics), engine, timeout);
         }
         let context = Context {
             store: self.store,
@@ -204,7 +230,10 @@ impl App {
         };
         // A connection window well above the per-stream one, so a CheckStream
         // whose client stopped reading cannot stall the other calls on its connection.
-        let router = Server::builder()
+        let router = self
+            .settings
+            .limits
+            .apply(Server::builder())
             .initial_connection_window_size(16 * 1024 * 1024)
             .initial_stream_window_size(1024 * 1024)
             .add_service(health_service)

@@ -1,13 +1,13 @@
 //! The flags every client subcommand shares, and the channel they open.
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 use clap::Args;
 use tonic::{
     Request, Status,
     metadata::{AsciiMetadataValue, MetadataValue},
     service::{Interceptor, interceptor::InterceptedService},
-    transport::Endpoint,
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Uri},
 };
 
 use super::{Failure, OutputFormat};
@@ -22,9 +22,11 @@ pub type ServerChannel = InterceptedService<super::signing::SigningChannel, ApiK
 /// Where the server is, how to authenticate, how to print.
 #[derive(Debug, Clone, Args)]
 pub struct ConnectionArgs {
-    /// The rbacd server: http://HOST:PORT, or HOST:PORT.
+    /// The rbacd server: http://HOST:PORT, https://HOST:PORT, HOST:PORT, or unix:/path.
     #[arg(long, env = "RBACD_SERVER", default_value = DEFAULT_SERVER)]
     pub server: String,
+    #[command(flatten)]
+    pub tls: TlsClientArgs,
     /// API key, sent as `x-api-key` metadata on every call.
     #[arg(long, env = "RBACD_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
@@ -41,14 +43,7 @@ impl ConnectionArgs {
     /// Connects to the server; the channel adds the API key, when given, to every call.
     pub async fn connect(&self) -> Result<ServerChannel, Failure> {
         let header = ApiKeyHeader::new(self.api_key.as_deref())?;
-        let uri = server_uri(&self.server);
-        let endpoint = Endpoint::from_shared(uri.clone())
-            .map_err(|e| Failure::input(format!("--server `{}`: {e}", self.server)))?
-            .connect_timeout(Duration::from_secs(10));
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|e| Failure::unreachable(&uri, &e))?;
+        let channel = open_channel(&self.server, &self.tls).await?;
         let channel = super::signing::SigningChannel::new(
             channel,
             self.signing_key.as_deref(),
@@ -56,6 +51,80 @@ impl ConnectionArgs {
         )?;
         Ok(InterceptedService::new(channel, header))
     }
+}
+
+/// How to verify the server over `https://`, and prove who we are for mutual TLS.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TlsClientArgs {
+    /// PEM certificate(s) of the CA that signed the server's certificate
+    /// (for https://); the system's roots when not given.
+    #[arg(long, env = "RBACD_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
+    /// PEM client certificate, for a server requiring mutual TLS.
+    #[arg(long, env = "RBACD_CLIENT_CERT", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of --client-cert.
+    #[arg(long, env = "RBACD_CLIENT_KEY", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+}
+
+impl TlsClientArgs {
+    fn config(&self) -> Result<ClientTlsConfig, Failure> {
+        let read = |path: &PathBuf, flag: &str| {
+            std::fs::read(path)
+                .map_err(|e| Failure::input(format!("{flag} {}: {e}", path.display())))
+        };
+        let mut config = ClientTlsConfig::new();
+        config = match &self.ca_cert {
+            Some(path) => config.ca_certificate(Certificate::from_pem(read(path, "--ca-cert")?)),
+            None => config.with_native_roots(),
+        };
+        if let (Some(cert), Some(key)) = (&self.client_cert, &self.client_key) {
+            config = config.identity(Identity::from_pem(
+                read(cert, "--client-cert")?,
+                read(key, "--client-key")?,
+            ));
+        }
+        Ok(config)
+    }
+}
+
+/// A channel to `server`: plain HTTP/2, TLS for `https://`, or a Unix socket for `unix:PATH`.
+pub async fn open_channel(server: &str, tls: &TlsClientArgs) -> Result<Channel, Failure> {
+    if let Some(path) = server.strip_prefix("unix:") {
+        return open_unix(path).await;
+    }
+    let uri = server_uri(server);
+    let mut endpoint = Endpoint::from_shared(uri.clone())
+        .map_err(|e| Failure::input(format!("--server `{server}`: {e}")))?
+        .connect_timeout(Duration::from_secs(10));
+    if uri.starts_with("https://") {
+        endpoint = endpoint
+            .tls_config(tls.config()?)
+            .map_err(|e| Failure::input(format!("TLS settings: {e}")))?;
+    }
+    endpoint
+        .connect()
+        .await
+        .map_err(|e| Failure::unreachable(&uri, &e))
+}
+
+async fn open_unix(path: &str) -> Result<Channel, Failure> {
+    let path = PathBuf::from(path);
+    let shown = format!("unix:{}", path.display());
+    // The authority must be a host name: h2 on the server refuses a socket
+    // path there (hyperium/h2#487), so every call says `localhost`.
+    Endpoint::from_static("http://localhost")
+        .connect_timeout(Duration::from_secs(10))
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let path = path.clone();
+            async move {
+                let stream = tokio::net::UnixStream::connect(path).await?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+            }
+        }))
+        .await
+        .map_err(|e| Failure::unreachable(&shown, &e))
 }
 
 /// The server's URI: `host:port` without a scheme means plain-text HTTP/2.

@@ -11,6 +11,7 @@ mod check;
 mod connection;
 mod credentials;
 mod failure;
+pub mod health;
 mod identities;
 mod nodes;
 mod output;

@@ -23,7 +23,7 @@ mod write;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use tokio::sync::Mutex;
 
 use crate::domain::{EnvironmentId, Result};
@@ -63,9 +63,24 @@ pub struct Store {
 
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`).
-    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_in_schema(url, None).await
+    }
+
+    /// Connects to `url`; on PostgreSQL, with rbacd's tables in `schema`
+    /// (created if missing) instead of the default search path. SQLite ignores it.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn connect_in_schema(url: &str, schema: Option<&str>) -> Result<Self> {
+        let schema = schema.filter(|s| *s != "public");
+        if let Some(name) = schema {
+            check_schema_name(name)?;
+        }
+        let schema = schema.filter(|_| url.starts_with("postgres"));
         let mut options = ConnectOptions::new(url.to_owned());
+        if let Some(name) = schema {
+            let name = name.to_owned();
+            options.map_sqlx_postgres_opts(move |o| o.options([("search_path", name.clone())]));
+        }
         options
             .sqlx_logging(false)
             .connect_timeout(Duration::from_secs(10))
@@ -79,6 +94,11 @@ impl Store {
         let db = Database::connect(options)
             .await
             .map_err(|e| error::internal("connect to the database", e))?;
+        if let Some(name) = schema {
+            db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{name}\""))
+                .await
+                .map_err(|e| error::internal("create the database schema", e))?;
+        }
         Ok(Self {
             db,
             write_lock: Mutex::new(()),
@@ -101,5 +121,24 @@ impl Store {
     /// Closes the connection pool.
     pub async fn close(self) {
         let _ = self.db.close().await;
+    }
+}
+
+/// A PostgreSQL schema name rbacd accepts: lower-case letters, digits and `_`,
+/// not starting with a digit, at most 63 bytes (so it never needs escaping).
+fn check_schema_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(crate::domain::Error::invalid(
+            "--database-schema",
+            "use lower-case letters, digits and _, at most 63 characters, not starting with a digit",
+        ))
     }
 }

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod authorization;
 mod cli;
+mod deployment;
 mod identities;
 mod nodes;
 mod roles;

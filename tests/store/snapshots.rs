@@ -231,7 +231,7 @@ async fn a_damaged_row_fails_the_snapshot_naming_its_table_and_id() {
     assert!(message.contains("identities"), "{message}");
     assert!(message.contains(&made.admin.id.to_string()), "{message}");
     assert!(message.contains("status"), "{message}");
-    if db.url.starts_with("sqlite:") {
+    if !db.is_postgres() {
         // SQLite keeps text in an integer column: a value that does not decode.
         raw.execute_unprepared(
             "UPDATE identities SET status = 'ACTIVE'; UPDATE nodes SET created_at = 'yesterday'",
