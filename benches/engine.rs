@@ -14,6 +14,10 @@
 //!
 //! Index memory is measured with a counting allocator and printed as bytes per
 //! assignment, with the build time.
+#![allow(
+    unsafe_code,
+    reason = "a counting GlobalAlloc and the thread CPU clock are unsafe by their nature"
+)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -199,6 +203,7 @@ fn writer<C: IndexCell>(engine: &Engine<C>, snapshot: &Snapshot, stop: &AtomicBo
                 action: "Bench".into(),
                 before: None,
                 event,
+                signed_by: None,
             });
             writes += 1;
         }

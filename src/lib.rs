@@ -1,12 +1,12 @@
 //! rbacd: a role-based authorization service spoken to over gRPC.
 
+pub mod access;
 pub mod api;
-pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;
-pub mod follower;
+pub mod feed;
 pub mod memory;
 pub mod metrics;
 pub mod proto;

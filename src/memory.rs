@@ -6,6 +6,10 @@
 /// otherwise keeps those pages in its arenas, counted in the process's RSS.
 pub fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[allow(
+        unsafe_code,
+        reason = "malloc_trim is a C function; the one call of it in the service"
+    )]
     // SAFETY: malloc_trim only walks and shrinks the allocator's own arenas; it
     // takes the arenas' locks itself, so it is sound from any thread at any time.
     unsafe {

@@ -1,5 +1,7 @@
 //! Code generated from `proto/` by build.rs.
 
+pub mod codec;
+
 /// The `rbacd.v1` package.
 pub mod v1 {
     #![allow(clippy::all, missing_docs)]

@@ -2,6 +2,7 @@
 //! each call, and graceful shutdown. Listening, limits and TLS are submodules.
 
 mod incoming;
+mod interceptor;
 mod limits;
 mod listen;
 mod signed_actions;
@@ -21,12 +22,12 @@ pub use self::{
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
-    api::{AssignmentApi, AuditApi, AuthorizationApi, Context, IdentityApi, NodeApi, RoleApi},
-    auth::{Authenticator, KeyRing},
+    access::{Authenticator, KeyRing, Policy},
+    api::{AssignmentApi, AuditApi, AuthorizationApi, IdentityApi, NodeApi, RoleApi, State},
     config::HostPort,
     domain::{Error, Result, secret::MIN_SECRET_LEN},
     engine::Engine,
-    follower::Follower,
+    feed::Feed,
     metrics::Metrics,
     proto::{
         self,
@@ -93,7 +94,8 @@ impl Settings {
 /// A migrated store, the default environment in place and the index loaded: ready to serve.
 pub struct App {
     store: Arc<Store>,
-    follower: Arc<Follower>,
+    engine: Arc<Engine>,
+    feed: Arc<Feed>,
     authenticator: Authenticator,
     settings: Settings,
     /// Bound at open, so that a port in use fails the start.
@@ -155,12 +157,13 @@ impl App {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "index loaded"
         );
-        let follower = Follower::new(Arc::clone(&store), Arc::clone(&engine), Arc::clone(&keys));
-        follower.spawn(settings.poll_interval, &settings.database_url);
+        let feed = Feed::new(Arc::clone(&store), Arc::clone(&engine), Arc::clone(&keys));
+        feed.spawn(settings.poll_interval);
         Ok(Self {
             store,
-            follower,
-            authenticator: Authenticator::new(keys, engine),
+            authenticator: Authenticator::new(keys, Arc::clone(&engine)),
+            engine,
+            feed,
             settings,
             metrics_listener,
             tls,
@@ -213,17 +216,19 @@ impl App {
         let reflection_v1alpha = reflection()
             .build_v1alpha()
             .expect("the compiled-in descriptor sets are valid");
-        let scoped = self.authenticator.interceptor();
+        let scoped = interceptor::authenticating(self.authenticator);
         let (drain, draining) = watch::channel(false);
         let metrics = Arc::new(Metrics::default());
         if let Some(listener) = self.metrics_listener {
-            let engine = Arc::clone(self.follower.engine());
+            let engine = Arc::clone(&self.engine);
             let timeout = self.settings.limits.metrics_timeout;
             crate::metrics::spawn(listener, Arc::clone(&metrics), engine, timeout);
         }
-        let context = Context {
+        let state = State {
             store: self.store,
-            follower: self.follower,
+            policy: Policy::new(Arc::clone(&self.engine)),
+            engine: self.engine,
+            feed: self.feed,
             min_revision_timeout: self.settings.min_revision_timeout,
             draining,
             metrics,
@@ -240,27 +245,27 @@ impl App {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(RoleServiceServer::with_interceptor(
-                RoleApi(context.clone()),
+                RoleApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(IdentityServiceServer::with_interceptor(
-                IdentityApi(context.clone()),
+                IdentityApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(NodeServiceServer::with_interceptor(
-                NodeApi(context.clone()),
+                NodeApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(AssignmentServiceServer::with_interceptor(
-                AssignmentApi(context.clone()),
+                AssignmentApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(AuditServiceServer::with_interceptor(
-                AuditApi(context.clone()),
+                AuditApi::new(state.clone()),
                 scoped.clone(),
             ))
             .add_service(AuthorizationServiceServer::with_interceptor(
-                AuthorizationApi(context),
+                AuthorizationApi::new(state),
                 scoped.clone(),
             ));
         (router, drain)

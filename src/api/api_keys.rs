@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{Context, parse, render::timestamp, scope};
+use super::{State, caller, parse, render::timestamp};
 use crate::domain::{ApiKey, MAX_NAME_LEN, PageRequest, builtin};
 use crate::proto::v1 as pb;
 
@@ -11,47 +11,51 @@ fn render(key: &ApiKey) -> pb::ApiKey {
         id: key.id.to_string(),
         identity_id: key.identity_id.to_string(),
         name: key.name.clone(),
-        prefix: key.prefix.clone(),
+        prefix: crate::domain::secret::visible_prefix(&key.prefix),
         create_time: Some(timestamp(key.created_at)),
         revoke_time: key.revoked_at.map(timestamp),
     }
 }
 
 pub(super) async fn create(
-    context: &Context,
+    state: &State,
     request: Request<pb::CreateApiKeyRequest>,
 ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
-    let scope = scope(&request)?;
-    context.authorize_at_root(&scope, &builtin::identities_write())?;
+    let caller = caller(&request)?;
+    state
+        .policy
+        .authorize_at_root(&caller, &builtin::identities_write())?;
     let req = request.into_inner();
     let identity = parse::field("identity", parse::identity_ref(req.identity.as_ref()))?;
     let name = parse::field("name", parse::text(&req.name, MAX_NAME_LEN))?;
-    let written = context
-        .applied(context.store.create_api_key(scope, &identity, name).await?)
+    let written = state
+        .applied(state.store.create_api_key(caller, &identity, name).await?)
         .await?;
     let (key, secret) = written.value;
     Ok(Response::new(pb::CreateApiKeyResponse {
         api_key: Some(render(&key)),
-        secret,
+        secret: secret.expose().to_owned(),
         revision: written.revision,
     }))
 }
 
 pub(super) async fn list(
-    context: &Context,
+    state: &State,
     request: Request<pb::ListApiKeysRequest>,
 ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
-    let scope = scope(&request)?;
-    context.authorize_at_root(&scope, &builtin::identities_read())?;
+    let caller = caller(&request)?;
+    state
+        .policy
+        .authorize_at_root(&caller, &builtin::identities_read())?;
     let req = request.get_ref();
     let identity = parse::field(
         "identity",
         parse::optional_identity_ref(req.identity.as_ref()),
     )?;
     let page = PageRequest::parse(req.page_size, &req.page_token)?;
-    let listed = context
+    let listed = state
         .store
-        .list_api_keys(scope.environment_id, identity.as_ref(), page)
+        .list_api_keys(caller.environment, identity.as_ref(), page)
         .await?;
     Ok(Response::new(pb::ListApiKeysResponse {
         api_keys: listed.items.iter().map(render).collect(),
@@ -60,14 +64,16 @@ pub(super) async fn list(
 }
 
 pub(super) async fn revoke(
-    context: &Context,
+    state: &State,
     request: Request<pb::RevokeApiKeyRequest>,
 ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
-    let scope = scope(&request)?;
-    context.authorize_at_root(&scope, &builtin::identities_write())?;
+    let caller = caller(&request)?;
+    state
+        .policy
+        .authorize_at_root(&caller, &builtin::identities_write())?;
     let id = parse::field("api_key_id", parse::uuid(&request.get_ref().api_key_id))?;
-    let written = context
-        .applied(context.store.revoke_api_key(scope, id.into()).await?)
+    let written = state
+        .applied(state.store.revoke_api_key(caller, id.into()).await?)
         .await?;
     Ok(Response::new(pb::RevokeApiKeyResponse {
         api_key: Some(render(&written.value)),

@@ -2,15 +2,26 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{Context, parse, parse::Violations, render, scope};
+use super::{State, caller, enums, parse, parse::Violations, render};
 use crate::domain::{AssignmentState, MAX_BATCH_ITEMS, NodeRef, PageRequest, Result, builtin};
 use crate::proto::v1::{self as pb, assignment_service_server::AssignmentService};
 use crate::store::{AssignmentFilter, AssignmentSelector, NewAssignment};
 
 /// Serves AssignmentService.
-pub struct AssignmentApi(pub Context);
+pub struct AssignmentApi {
+    state: State,
+}
 
-fn new_assignment(v: &mut Violations, req: &pb::CreateAssignmentRequest) -> Option<NewAssignment> {
+impl AssignmentApi {
+    pub fn new(state: State) -> Self {
+        Self { state }
+    }
+}
+
+pub(super) fn new_assignment(
+    v: &mut Violations,
+    req: &pb::CreateAssignmentRequest,
+) -> Option<NewAssignment> {
     let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
     let role = v.check("role", parse::role_ref(req.role.as_ref()));
     let node = v.check("node", parse::node_ref(req.node.as_ref()));
@@ -33,16 +44,10 @@ fn filter(req: &pb::ListAssignmentsRequest) -> Result<AssignmentFilter> {
     );
     let node = v.check("node", parse::optional_node_ref(req.node.as_ref()));
     let role = v.check("role", parse::optional_role_ref(req.role.as_ref()));
-    let state = match pb::AssignmentState::try_from(req.state) {
-        Ok(pb::AssignmentState::Unspecified) => Some(None),
-        Ok(pb::AssignmentState::Pending) => Some(Some(AssignmentState::Pending)),
-        Ok(pb::AssignmentState::Active) => Some(Some(AssignmentState::Active)),
-        Ok(pb::AssignmentState::Expired) => Some(Some(AssignmentState::Expired)),
-        Err(_) => {
-            v.add("state", format!("{} is not an AssignmentState", req.state));
-            None
-        }
-    };
+    let state = v.check(
+        "state",
+        enums::filter::<pb::AssignmentState, AssignmentState>(req.state, "AssignmentState"),
+    );
     if req.include_inherited && node.as_ref().is_some_and(Option::is_none) {
         v.add(
             "include_inherited",
@@ -100,15 +105,16 @@ impl AssignmentService for AssignmentApi {
         &self,
         request: Request<pb::CreateAssignmentRequest>,
     ) -> Result<Response<pb::CreateAssignmentResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         let mut v = Violations::default();
         let new = new_assignment(&mut v, request.get_ref());
         let new = v.finish(new)?;
-        self.0
-            .authorize(&scope, &builtin::assignments_write(), &new.node)?;
+        self.state
+            .policy
+            .authorize(&caller, &builtin::assignments_write(), &new.node)?;
         let written = self
-            .0
-            .applied(self.0.store.create_assignment(scope, new).await?)
+            .state
+            .applied(self.state.store.create_assignment(caller, new).await?)
             .await?;
         Ok(Response::new(pb::CreateAssignmentResponse {
             assignment: render::assignments(std::slice::from_ref(&written.value)).pop(),
@@ -120,7 +126,7 @@ impl AssignmentService for AssignmentApi {
         &self,
         request: Request<pb::BatchCreateAssignmentsRequest>,
     ) -> Result<Response<pb::BatchCreateAssignmentsResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         let items = &request.get_ref().assignments;
         let mut v = Violations::default();
         if items.is_empty() || items.len() > MAX_BATCH_ITEMS {
@@ -138,12 +144,18 @@ impl AssignmentService for AssignmentApi {
         }
         let batch = v.finish(Some(batch))?;
         for item in &batch {
-            self.0
-                .authorize(&scope, &builtin::assignments_write(), &item.node)?;
+            self.state
+                .policy
+                .authorize(&caller, &builtin::assignments_write(), &item.node)?;
         }
         let written = self
-            .0
-            .applied(self.0.store.batch_create_assignments(scope, batch).await?)
+            .state
+            .applied(
+                self.state
+                    .store
+                    .batch_create_assignments(caller, batch)
+                    .await?,
+            )
             .await?;
         Ok(Response::new(pb::BatchCreateAssignmentsResponse {
             assignments: render::assignments(&written.value),
@@ -155,16 +167,17 @@ impl AssignmentService for AssignmentApi {
         &self,
         request: Request<pb::GetAssignmentRequest>,
     ) -> Result<Response<pb::GetAssignmentResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         let id = parse::field("id", parse::uuid(&request.get_ref().id))?;
         let view = self
-            .0
+            .state
             .store
-            .get_assignment(scope.environment_id, id.into())
+            .get_assignment(caller.environment, id.into())
             .await?;
         let at = NodeRef::Id(view.assignment.node_id);
-        self.0
-            .authorize(&scope, &builtin::assignments_read(), &at)?;
+        self.state
+            .policy
+            .authorize(&caller, &builtin::assignments_read(), &at)?;
         Ok(Response::new(pb::GetAssignmentResponse {
             assignment: render::assignments(std::slice::from_ref(&view)).pop(),
         }))
@@ -174,17 +187,18 @@ impl AssignmentService for AssignmentApi {
         &self,
         request: Request<pb::ListAssignmentsRequest>,
     ) -> Result<Response<pb::ListAssignmentsResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         let req = request.get_ref();
         let filter = filter(req)?;
         let page = PageRequest::parse(req.page_size, &req.page_token)?;
         let at = filter.node.clone().unwrap_or_else(NodeRef::root);
-        self.0
-            .authorize(&scope, &builtin::assignments_read(), &at)?;
+        self.state
+            .policy
+            .authorize(&caller, &builtin::assignments_read(), &at)?;
         let listed = self
-            .0
+            .state
             .store
-            .list_assignments(scope.environment_id, filter, page)
+            .list_assignments(caller.environment, filter, page)
             .await?;
         Ok(Response::new(pb::ListAssignmentsResponse {
             assignments: render::assignments(&listed.items),
@@ -196,24 +210,25 @@ impl AssignmentService for AssignmentApi {
         &self,
         request: Request<pb::DeleteAssignmentRequest>,
     ) -> Result<Response<pb::DeleteAssignmentResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         let selector = selector(request.get_ref())?;
         let at = match &selector {
             AssignmentSelector::Id(id) => {
                 let view = self
-                    .0
+                    .state
                     .store
-                    .get_assignment(scope.environment_id, *id)
+                    .get_assignment(caller.environment, *id)
                     .await?;
                 NodeRef::Id(view.assignment.node_id)
             }
             AssignmentSelector::Triple { node, .. } => node.clone(),
         };
-        self.0
-            .authorize(&scope, &builtin::assignments_write(), &at)?;
+        self.state
+            .policy
+            .authorize(&caller, &builtin::assignments_write(), &at)?;
         let written = self
-            .0
-            .applied(self.0.store.delete_assignment(scope, selector).await?)
+            .state
+            .applied(self.state.store.delete_assignment(caller, selector).await?)
             .await?;
         Ok(Response::new(pb::DeleteAssignmentResponse {
             assignment: render::assignments(std::slice::from_ref(&written.value)).pop(),

@@ -11,9 +11,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::{Context, json, parse, parse::Violations, render, scope};
+use super::{State, caller, enums, json, parse, parse::Violations, render};
 use crate::domain::{
-    Change, Error, FieldViolation, Result, change::ObjectKind, paging::RevisionPageRequest,
+    Change, Error, FieldViolation, Result, change::ObjectKind, paging, paging::RevisionPageRequest,
 };
 use crate::proto::v1::{self as pb, audit_service_server::AuditService};
 use crate::store::ChangeFilter;
@@ -23,33 +23,13 @@ use crate::store::ChangeFilter;
 const WATCH_BUFFER: usize = 256;
 
 /// Serves AuditService.
-pub struct AuditApi(pub Context);
-
-/// The wire form of an object kind.
-fn object_kind(kind: ObjectKind) -> pb::ObjectKind {
-    match kind {
-        ObjectKind::Environment => pb::ObjectKind::Environment,
-        ObjectKind::Role => pb::ObjectKind::Role,
-        ObjectKind::Identity => pb::ObjectKind::Identity,
-        ObjectKind::Node => pb::ObjectKind::Node,
-        ObjectKind::Assignment => pb::ObjectKind::Assignment,
-        ObjectKind::ApiKey => pb::ObjectKind::ApiKey,
-        ObjectKind::Credential => pb::ObjectKind::Credential,
-    }
+pub struct AuditApi {
+    state: State,
 }
 
-/// An object-kind filter; UNSPECIFIED means any kind.
-fn object_kind_filter(value: i32) -> std::result::Result<Option<ObjectKind>, String> {
-    match pb::ObjectKind::try_from(value) {
-        Ok(pb::ObjectKind::Unspecified) => Ok(None),
-        Ok(pb::ObjectKind::Environment) => Ok(Some(ObjectKind::Environment)),
-        Ok(pb::ObjectKind::Role) => Ok(Some(ObjectKind::Role)),
-        Ok(pb::ObjectKind::Identity) => Ok(Some(ObjectKind::Identity)),
-        Ok(pb::ObjectKind::Node) => Ok(Some(ObjectKind::Node)),
-        Ok(pb::ObjectKind::Assignment) => Ok(Some(ObjectKind::Assignment)),
-        Ok(pb::ObjectKind::ApiKey) => Ok(Some(ObjectKind::ApiKey)),
-        Ok(pb::ObjectKind::Credential) => Ok(Some(ObjectKind::Credential)),
-        Err(_) => Err(format!("{value} is not an ObjectKind")),
+impl AuditApi {
+    pub fn new(state: State) -> Self {
+        Self { state }
     }
 }
 
@@ -68,7 +48,10 @@ fn change_filter(
     object_id: &str,
     actor_id: &str,
 ) -> Option<ChangeFilter> {
-    let object_kind = v.check("object_kind", object_kind_filter(kind));
+    let object_kind = v.check(
+        "object_kind",
+        enums::filter::<pb::ObjectKind, ObjectKind>(kind, "ObjectKind"),
+    );
     let object_id = v.check("object_id", optional_uuid(object_id));
     let actor = v.check("actor_id", optional_uuid(actor_id));
     Some(ChangeFilter {
@@ -106,11 +89,11 @@ pub(super) fn render_change(change: &Change) -> pb::Change {
         create_time: Some(render::timestamp(change.at)),
         actor_id: change.actor.map(|a| a.to_string()).unwrap_or_default(),
         action: change.action.clone(),
-        object_kind: object_kind(change.event.object_kind()).into(),
+        object_kind: pb::ObjectKind::from(change.event.object_kind()).into(),
         object_id: change.event.object_id().to_string(),
         before: change.before.as_ref().map(json::image),
         after: change.event.after().as_ref().map(json::image),
-        signed_by_credential_id: String::new(),
+        signed_by_credential_id: change.signed_by.map(|c| c.to_string()).unwrap_or_default(),
     }
 }
 
@@ -123,19 +106,21 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::ListChangesRequest>,
     ) -> std::result::Result<Response<pb::ListChangesResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0
-            .authorize_at_root(&scope, &crate::domain::builtin::audit_read())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &crate::domain::builtin::audit_read())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let filter = change_filter(&mut v, req.object_kind, &req.object_id, &req.actor_id);
         let page = revision_page(&mut v, req.page_size, &req.page_token);
+        v.check("after_revision", paging::revision(req.after_revision));
         let (filter, mut page) = v.finish(filter.zip(page))?;
         page.after = page.after.max(req.after_revision);
         let listed = self
-            .0
+            .state
             .store
-            .list_changes(scope.environment_id, &filter, page)
+            .list_changes(caller.environment, &filter, page)
             .await?;
         Ok(Response::new(pb::ListChangesResponse {
             changes: listed.items.iter().map(render_change).collect(),
@@ -149,25 +134,27 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::WatchRequest>,
     ) -> std::result::Result<Response<Self::WatchStream>, Status> {
-        let scope = scope(&request)?;
-        self.0
-            .authorize_at_root(&scope, &crate::domain::builtin::audit_read())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &crate::domain::builtin::audit_read())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let filter = change_filter(&mut v, req.object_kind, &req.object_id, &req.actor_id);
+        v.check("after_revision", paging::revision(req.after_revision));
         let filter: Result<ChangeFilter> = v.finish(filter);
         let filter = filter?;
         // Subscribed before the backlog is read, so no change falls between them.
-        let live = self.0.follower.subscribe();
+        let live = self.state.feed.subscribe();
         let (tx, rx) = mpsc::channel(WATCH_BUFFER);
         let watcher = watch::Watcher {
-            store: std::sync::Arc::clone(&self.0.store),
-            environment_id: scope.environment_id,
+            store: std::sync::Arc::clone(&self.state.store),
+            environment_id: caller.environment,
             filter,
             last_sent: req.after_revision,
             tx,
         };
-        tokio::spawn(watcher.run(live, self.0.draining.clone()));
+        tokio::spawn(watcher.run(live, self.state.draining.clone()));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }

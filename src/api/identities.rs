@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{Context, parse, parse::Violations, render, scope};
+use super::{State, caller, enums, parse, parse::Violations, render};
 use crate::domain::{
     IdentityKind, IdentityStatus, MAX_BATCH_ITEMS, MAX_NAME_LEN, PageRequest, Result, builtin,
 };
@@ -10,7 +10,15 @@ use crate::proto::v1::{self as pb, identity_service_server::IdentityService};
 use crate::store::{IdentityFilter, IdentityUpdate, InitialAssignment, NewIdentity};
 
 /// Serves IdentityService.
-pub struct IdentityApi(pub Context);
+pub struct IdentityApi {
+    state: State,
+}
+
+impl IdentityApi {
+    pub fn new(state: State) -> Self {
+        Self { state }
+    }
+}
 
 fn new_identity(
     v: &mut Violations,
@@ -71,25 +79,18 @@ fn identity_ref(r: Option<&pb::IdentityRef>) -> Result<crate::domain::IdentityRe
 
 fn filter(req: &pb::ListIdentitiesRequest) -> Result<IdentityFilter> {
     let mut v = Violations::default();
-    let status = match pb::IdentityStatus::try_from(req.status) {
-        Ok(pb::IdentityStatus::Unspecified) => None,
-        Ok(pb::IdentityStatus::Invited) => Some(IdentityStatus::Invited),
-        Ok(pb::IdentityStatus::Active) => Some(IdentityStatus::Active),
-        Ok(pb::IdentityStatus::Disabled) => Some(IdentityStatus::Disabled),
-        Err(_) => {
-            v.add("status", format!("{} is not an IdentityStatus", req.status));
-            None
-        }
-    };
-    let kind = match pb::IdentityKind::try_from(req.kind) {
-        Ok(pb::IdentityKind::Unspecified) => None,
-        Ok(pb::IdentityKind::User) => Some(IdentityKind::User),
-        Ok(pb::IdentityKind::ServiceAccount) => Some(IdentityKind::ServiceAccount),
-        Err(_) => {
-            v.add("kind", format!("{} is not an IdentityKind", req.kind));
-            None
-        }
-    };
+    let status = v
+        .check(
+            "status",
+            enums::filter::<pb::IdentityStatus, IdentityStatus>(req.status, "IdentityStatus"),
+        )
+        .flatten();
+    let kind = v
+        .check(
+            "kind",
+            enums::filter::<pb::IdentityKind, IdentityKind>(req.kind, "IdentityKind"),
+        )
+        .flatten();
     v.finish(Some(IdentityFilter { status, kind }))
 }
 
@@ -99,9 +100,10 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::CreateIdentityRequest>,
     ) -> Result<Response<pb::CreateIdentityResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0
-            .authorize_at_root(&scope, &builtin::identities_write())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::identities_write())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let new = new_identity(
@@ -113,8 +115,8 @@ impl IdentityService for IdentityApi {
         );
         let new = v.finish(new)?;
         let written = self
-            .0
-            .applied(self.0.store.create_identity(scope, new).await?)
+            .state
+            .applied(self.state.store.create_identity(caller, new).await?)
             .await?;
         Ok(Response::new(pb::CreateIdentityResponse {
             identity: Some(render::identity(&written.value)),
@@ -126,9 +128,10 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::InviteIdentityRequest>,
     ) -> Result<Response<pb::InviteIdentityResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0
-            .authorize_at_root(&scope, &builtin::identities_write())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::identities_write())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let new = new_identity(
@@ -141,12 +144,18 @@ impl IdentityService for IdentityApi {
         let initial = initial_assignments(&mut v, &req.assignments);
         let (new, initial) = v.finish(new.zip(initial))?;
         for item in &initial {
-            self.0
-                .authorize(&scope, &builtin::assignments_write(), &item.node)?;
+            self.state
+                .policy
+                .authorize(&caller, &builtin::assignments_write(), &item.node)?;
         }
         let written = self
-            .0
-            .applied(self.0.store.invite_identity(scope, new, initial).await?)
+            .state
+            .applied(
+                self.state
+                    .store
+                    .invite_identity(caller, new, initial)
+                    .await?,
+            )
             .await?;
         let (identity, assignments) = written.value;
         Ok(Response::new(pb::InviteIdentityResponse {
@@ -160,14 +169,15 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::GetIdentityRequest>,
     ) -> Result<Response<pb::GetIdentityResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0
-            .authorize_at_root(&scope, &builtin::identities_read())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::identities_read())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let identity = self
-            .0
+            .state
             .store
-            .get_identity(scope.environment_id, &identity_ref)
+            .get_identity(caller.environment, &identity_ref)
             .await?;
         Ok(Response::new(pb::GetIdentityResponse {
             identity: Some(render::identity(&identity)),
@@ -178,16 +188,17 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::ListIdentitiesRequest>,
     ) -> Result<Response<pb::ListIdentitiesResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0
-            .authorize_at_root(&scope, &builtin::identities_read())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::identities_read())?;
         let req = request.get_ref();
         let filter = filter(req)?;
         let page = PageRequest::parse(req.page_size, &req.page_token)?;
         let listed = self
-            .0
+            .state
             .store
-            .list_identities(scope.environment_id, filter, page)
+            .list_identities(caller.environment, filter, page)
             .await?;
         Ok(Response::new(pb::ListIdentitiesResponse {
             identities: listed.items.iter().map(render::identity).collect(),
@@ -199,9 +210,10 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::UpdateIdentityRequest>,
     ) -> Result<Response<pb::UpdateIdentityResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0
-            .authorize_at_root(&scope, &builtin::identities_write())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::identities_write())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let identity_ref = v.check("identity", parse::identity_ref(req.identity.as_ref()));
@@ -224,11 +236,11 @@ impl IdentityService for IdentityApi {
         }
         let identity_ref = v.finish(identity_ref)?;
         let written = self
-            .0
+            .state
             .applied(
-                self.0
+                self.state
                     .store
-                    .update_identity(scope, &identity_ref, update)
+                    .update_identity(caller, &identity_ref, update)
                     .await?,
             )
             .await?;
@@ -242,13 +254,19 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::ActivateIdentityRequest>,
     ) -> Result<Response<pb::ActivateIdentityResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0
-            .authorize_at_root(&scope, &builtin::identities_write())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::identities_write())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let written = self
-            .0
-            .applied(self.0.store.activate_identity(scope, &identity_ref).await?)
+            .state
+            .applied(
+                self.state
+                    .store
+                    .activate_identity(caller, &identity_ref)
+                    .await?,
+            )
             .await?;
         Ok(Response::new(pb::ActivateIdentityResponse {
             identity: Some(render::identity(&written.value)),
@@ -260,13 +278,19 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::DisableIdentityRequest>,
     ) -> Result<Response<pb::DisableIdentityResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0
-            .authorize_at_root(&scope, &builtin::identities_write())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::identities_write())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let written = self
-            .0
-            .applied(self.0.store.disable_identity(scope, &identity_ref).await?)
+            .state
+            .applied(
+                self.state
+                    .store
+                    .disable_identity(caller, &identity_ref)
+                    .await?,
+            )
             .await?;
         Ok(Response::new(pb::DisableIdentityResponse {
             identity: Some(render::identity(&written.value)),
@@ -278,13 +302,19 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::DeleteIdentityRequest>,
     ) -> Result<Response<pb::DeleteIdentityResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0
-            .authorize_at_root(&scope, &builtin::identities_write())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::identities_write())?;
         let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
         let written = self
-            .0
-            .applied(self.0.store.delete_identity(scope, &identity_ref).await?)
+            .state
+            .applied(
+                self.state
+                    .store
+                    .delete_identity(caller, &identity_ref)
+                    .await?,
+            )
             .await?;
         let (identity, deleted_assignments) = written.value;
         Ok(Response::new(pb::DeleteIdentityResponse {
@@ -298,20 +328,20 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::CreateApiKeyRequest>,
     ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
-        super::api_keys::create(&self.0, request).await
+        super::api_keys::create(&self.state, request).await
     }
 
     async fn list_api_keys(
         &self,
         request: Request<pb::ListApiKeysRequest>,
     ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
-        super::api_keys::list(&self.0, request).await
+        super::api_keys::list(&self.state, request).await
     }
 
     async fn revoke_api_key(
         &self,
         request: Request<pb::RevokeApiKeyRequest>,
     ) -> Result<Response<pb::RevokeApiKeyResponse>, Status> {
-        super::api_keys::revoke(&self.0, request).await
+        super::api_keys::revoke(&self.state, request).await
     }
 }

@@ -1,10 +1,12 @@
-//! One module per gRPC service: proto to domain, a call into the store or the
-//! engine, domain to proto. No business rules here.
+//! One module per gRPC service; a handler reads parse (`parse`, `enums`) →
+//! authorize (`State::policy`) → call (store or engine) → render (`render`).
+//! No business rules here.
 
 mod api_keys;
 mod assignments;
 mod audit;
 mod authorization;
+mod enums;
 mod identities;
 mod json;
 mod nodes;
@@ -12,6 +14,7 @@ mod parse;
 mod render;
 mod roles;
 mod status;
+pub mod validate;
 
 use std::{sync::Arc, time::Duration};
 
@@ -19,10 +22,12 @@ use tokio::sync::watch;
 use tonic::{Request, Status};
 
 use crate::{
-    domain::{NodeRef, Permission, Result},
-    follower::Follower,
+    access::Policy,
+    domain::{Caller, Result},
+    engine::Engine,
+    feed::Feed,
     metrics::Metrics,
-    store::{Scope, Store, Written},
+    store::{Store, Written},
 };
 
 pub use assignments::AssignmentApi;
@@ -32,11 +37,13 @@ pub use identities::IdentityApi;
 pub use nodes::NodeApi;
 pub use roles::RoleApi;
 
-/// What every handler works with.
+/// The services every handler works with.
 #[derive(Clone)]
-pub struct Context {
+pub struct State {
     pub store: Arc<Store>,
-    pub follower: Arc<Follower>,
+    pub engine: Arc<Engine>,
+    pub feed: Arc<Feed>,
+    pub policy: Policy,
     /// How long a check waits for its `min_revision`.
     pub min_revision_timeout: Duration,
     /// Becomes true when the server drains: long-lived streams end.
@@ -44,21 +51,11 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
 }
 
-impl Context {
-    /// Refuses the call unless its identity holds `permission` at `node`.
-    fn authorize(&self, scope: &Scope, permission: &Permission, node: &NodeRef) -> Result<()> {
-        crate::auth::authorize(self.follower.engine(), scope, permission, node)
-    }
-
-    /// [`Context::authorize`] at the environment's root.
-    fn authorize_at_root(&self, scope: &Scope, permission: &Permission) -> Result<()> {
-        self.authorize(scope, permission, &NodeRef::root())
-    }
-
+impl State {
     /// Passes a write on once this instance's index has applied it, so a
     /// check sent after the reply sees the write.
-    async fn applied<T>(&self, written: Written<T>) -> Result<Written<T>> {
-        self.follower.applied_through(written.revision).await?;
+    async fn applied<T>(&self, mut written: Written<T>) -> Result<Written<T>> {
+        self.feed.apply_written(&mut written).await?;
         self.metrics
             .writes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -66,12 +63,11 @@ impl Context {
     }
 }
 
-/// The environment and actor a request was authenticated for, put there by
-/// the server's interceptor.
-fn scope<T>(request: &Request<T>) -> Result<Scope, Status> {
+/// The caller a request was authenticated as, put there by the server's interceptor.
+fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
     request
         .extensions()
-        .get::<Scope>()
+        .get::<Caller>()
         .copied()
         .ok_or_else(|| Status::unauthenticated("the request carries no environment"))
 }

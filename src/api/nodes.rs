@@ -2,13 +2,21 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{Context, parse, parse::Violations, render, scope};
+use super::{State, caller, parse, parse::Violations, render};
 use crate::domain::{MAX_NAME_LEN, NodeKey, NodeRef, PageRequest, Result, builtin};
 use crate::proto::v1::{self as pb, node_service_server::NodeService};
 use crate::store::NewNode;
 
 /// Serves NodeService.
-pub struct NodeApi(pub Context);
+pub struct NodeApi {
+    state: State,
+}
+
+impl NodeApi {
+    pub fn new(state: State) -> Self {
+        Self { state }
+    }
+}
 
 fn node_ref(field: &str, r: Option<&pb::NodeRef>) -> Result<NodeRef> {
     parse::field(field, parse::node_ref(r))
@@ -20,7 +28,7 @@ impl NodeService for NodeApi {
         &self,
         request: Request<pb::CreateNodeRequest>,
     ) -> Result<Response<pb::CreateNodeResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let key = v.check("key", NodeKey::parse(&req.key));
@@ -40,10 +48,12 @@ impl NodeService for NodeApi {
             },
         ))?;
         let parent = new.parent.clone().unwrap_or_else(NodeRef::root);
-        self.0.authorize(&scope, &builtin::nodes_write(), &parent)?;
+        self.state
+            .policy
+            .authorize(&caller, &builtin::nodes_write(), &parent)?;
         let written = self
-            .0
-            .applied(self.0.store.create_node(scope, new).await?)
+            .state
+            .applied(self.state.store.create_node(caller, new).await?)
             .await?;
         Ok(Response::new(pb::CreateNodeResponse {
             node: Some(render::node(&written.value)),
@@ -55,14 +65,15 @@ impl NodeService for NodeApi {
         &self,
         request: Request<pb::GetNodeRequest>,
     ) -> Result<Response<pb::GetNodeResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         let node_ref = node_ref("node", request.get_ref().node.as_ref())?;
-        self.0
-            .authorize(&scope, &builtin::nodes_read(), &node_ref)?;
+        self.state
+            .policy
+            .authorize(&caller, &builtin::nodes_read(), &node_ref)?;
         let node = self
-            .0
+            .state
             .store
-            .get_node(scope.environment_id, &node_ref)
+            .get_node(caller.environment, &node_ref)
             .await?;
         Ok(Response::new(pb::GetNodeResponse {
             node: Some(render::node(&node)),
@@ -73,16 +84,18 @@ impl NodeService for NodeApi {
         &self,
         request: Request<pb::ListNodesRequest>,
     ) -> Result<Response<pb::ListNodesResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         let req = request.get_ref();
         let parent = parse::field("parent", parse::optional_node_ref(req.parent.as_ref()))?;
         let page = PageRequest::parse(req.page_size, &req.page_token)?;
         let at = parent.clone().unwrap_or_else(NodeRef::root);
-        self.0.authorize(&scope, &builtin::nodes_read(), &at)?;
+        self.state
+            .policy
+            .authorize(&caller, &builtin::nodes_read(), &at)?;
         let listed = self
-            .0
+            .state
             .store
-            .list_nodes(scope.environment_id, parent.as_ref(), page)
+            .list_nodes(caller.environment, parent.as_ref(), page)
             .await?;
         Ok(Response::new(pb::ListNodesResponse {
             nodes: listed.items.iter().map(render::node).collect(),
@@ -94,18 +107,26 @@ impl NodeService for NodeApi {
         &self,
         request: Request<pb::MoveNodeRequest>,
     ) -> Result<Response<pb::MoveNodeResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         let req = request.get_ref();
         let mut v = Violations::default();
         let node = v.check("node", parse::node_ref(req.node.as_ref()));
         let new_parent = v.check("new_parent", parse::node_ref(req.new_parent.as_ref()));
         let (node, new_parent) = v.finish(node.zip(new_parent))?;
-        self.0.authorize(&scope, &builtin::nodes_write(), &node)?;
-        self.0
-            .authorize(&scope, &builtin::nodes_write(), &new_parent)?;
+        self.state
+            .policy
+            .authorize(&caller, &builtin::nodes_write(), &node)?;
+        self.state
+            .policy
+            .authorize(&caller, &builtin::nodes_write(), &new_parent)?;
         let written = self
-            .0
-            .applied(self.0.store.move_node(scope, &node, &new_parent).await?)
+            .state
+            .applied(
+                self.state
+                    .store
+                    .move_node(caller, &node, &new_parent)
+                    .await?,
+            )
             .await?;
         Ok(Response::new(pb::MoveNodeResponse {
             node: Some(render::node(&written.value)),
@@ -117,17 +138,18 @@ impl NodeService for NodeApi {
         &self,
         request: Request<pb::DeleteNodeRequest>,
     ) -> Result<Response<pb::DeleteNodeResponse>, Status> {
-        let scope = scope(&request)?;
+        let caller = caller(&request)?;
         let req = request.get_ref();
         let node_ref = node_ref("node", req.node.as_ref())?;
-        self.0
-            .authorize(&scope, &builtin::nodes_write(), &node_ref)?;
+        self.state
+            .policy
+            .authorize(&caller, &builtin::nodes_write(), &node_ref)?;
         let written = self
-            .0
+            .state
             .applied(
-                self.0
+                self.state
                     .store
-                    .delete_node(scope, &node_ref, req.cascade)
+                    .delete_node(caller, &node_ref, req.cascade)
                     .await?,
             )
             .await?;

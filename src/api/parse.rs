@@ -72,7 +72,7 @@ pub fn uuid(text: &str) -> std::result::Result<Uuid, String> {
     if text.is_empty() {
         return Err("is required".into());
     }
-    Uuid::try_parse(text).map_err(|_| format!("`{text}` is not a UUID"))
+    Uuid::try_parse(text).map_err(|_| format!("`{}` is not a UUID", crate::domain::quote(text)))
 }
 
 /// An optional free-text field with a length limit.
@@ -141,11 +141,8 @@ pub fn optional_role_ref(r: Option<&pb::RoleRef>) -> std::result::Result<Option<
 pub fn timestamp(
     t: Option<&prost_types::Timestamp>,
 ) -> std::result::Result<Option<Timestamp>, String> {
-    t.map(|t| {
-        Timestamp::from_parts(t.seconds, t.nanos)
-            .ok_or_else(|| "is not a valid timestamp (nanos must be 0..999999999)".to_owned())
-    })
-    .transpose()
+    t.map(|t| Timestamp::parse_parts(t.seconds, t.nanos))
+        .transpose()
 }
 
 /// A role's permission list: each parsed, duplicates dropped, at most 1000.
@@ -177,11 +174,8 @@ pub fn permissions(
 
 /// An identity kind; UNSPECIFIED means USER.
 pub fn identity_kind(value: i32) -> std::result::Result<IdentityKind, String> {
-    match pb::IdentityKind::try_from(value) {
-        Ok(pb::IdentityKind::Unspecified | pb::IdentityKind::User) => Ok(IdentityKind::User),
-        Ok(pb::IdentityKind::ServiceAccount) => Ok(IdentityKind::ServiceAccount),
-        Err(_) => Err(format!("{value} is not an IdentityKind")),
-    }
+    super::enums::filter::<pb::IdentityKind, IdentityKind>(value, "IdentityKind")
+        .map(|kind| kind.unwrap_or(IdentityKind::User))
 }
 
 /// An email for an identity of `kind`: empty means none.

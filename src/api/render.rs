@@ -1,8 +1,6 @@
 //! Domain to proto: how stored objects appear on the wire.
 
-use crate::domain::{
-    AssignmentState, Identity, IdentityKind, IdentityStatus, Node, Role, Timestamp,
-};
+use crate::domain::{Identity, Node, Role, Timestamp};
 use crate::proto::v1 as pb;
 use crate::store::AssignmentView;
 
@@ -23,26 +21,11 @@ pub fn role(role: &Role) -> pb::Role {
     }
 }
 
-pub fn identity_kind(kind: IdentityKind) -> pb::IdentityKind {
-    match kind {
-        IdentityKind::User => pb::IdentityKind::User,
-        IdentityKind::ServiceAccount => pb::IdentityKind::ServiceAccount,
-    }
-}
-
-pub fn identity_status(status: IdentityStatus) -> pb::IdentityStatus {
-    match status {
-        IdentityStatus::Invited => pb::IdentityStatus::Invited,
-        IdentityStatus::Active => pb::IdentityStatus::Active,
-        IdentityStatus::Disabled => pb::IdentityStatus::Disabled,
-    }
-}
-
 pub fn identity(identity: &Identity) -> pb::Identity {
     pb::Identity {
         id: identity.id.to_string(),
-        kind: identity_kind(identity.kind).into(),
-        status: identity_status(identity.status).into(),
+        kind: pb::IdentityKind::from(identity.kind).into(),
+        status: pb::IdentityStatus::from(identity.status).into(),
         email: identity
             .email
             .as_ref()
@@ -71,14 +54,6 @@ pub fn node(node: &Node) -> pb::Node {
     }
 }
 
-pub fn assignment_state(state: AssignmentState) -> pb::AssignmentState {
-    match state {
-        AssignmentState::Pending => pb::AssignmentState::Pending,
-        AssignmentState::Active => pb::AssignmentState::Active,
-        AssignmentState::Expired => pb::AssignmentState::Expired,
-    }
-}
-
 /// An assignment with its state computed at `now`.
 pub fn assignment(view: &AssignmentView, now: Timestamp) -> pb::Assignment {
     let a = &view.assignment;
@@ -91,7 +66,7 @@ pub fn assignment(view: &AssignmentView, now: Timestamp) -> pb::Assignment {
         node_key: view.node_key.clone(),
         effective_from: a.effective_from.map(timestamp),
         effective_to: a.effective_to.map(timestamp),
-        state: assignment_state(a.state_at(now)).into(),
+        state: pb::AssignmentState::from(a.state_at(now)).into(),
         inherited: view.inherited,
         create_time: Some(timestamp(a.created_at)),
     }

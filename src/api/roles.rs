@@ -2,13 +2,21 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{Context, parse, parse::Violations, render, scope};
+use super::{State, caller, parse, parse::Violations, render};
 use crate::domain::{MAX_TEXT_LEN, PageRequest, RoleName, builtin};
 use crate::proto::v1::{self as pb, role_service_server::RoleService};
 use crate::store::{NewRole, RoleUpdate};
 
 /// Serves RoleService.
-pub struct RoleApi(pub Context);
+pub struct RoleApi {
+    state: State,
+}
+
+impl RoleApi {
+    pub fn new(state: State) -> Self {
+        Self { state }
+    }
+}
 
 fn parse_update(req: &pb::UpdateRoleRequest) -> crate::domain::Result<RoleUpdate> {
     let mut v = Violations::default();
@@ -58,29 +66,37 @@ fn parse_update(req: &pb::UpdateRoleRequest) -> crate::domain::Result<RoleUpdate
     v.finish(Some(update))
 }
 
+/// A CreateRoleRequest as the role it asks for.
+pub(super) fn parse_create(req: &pb::CreateRoleRequest) -> crate::domain::Result<NewRole> {
+    let mut v = Violations::default();
+    let name = v.check("name", RoleName::parse(&req.name));
+    let description = v.check("description", parse::text(&req.description, MAX_TEXT_LEN));
+    let permissions = parse::permissions(&mut v, "permissions", &req.permissions);
+    v.finish(
+        name.zip(description)
+            .zip(permissions)
+            .map(|((name, description), permissions)| NewRole {
+                name,
+                description,
+                permissions,
+            }),
+    )
+}
+
 #[tonic::async_trait]
 impl RoleService for RoleApi {
     async fn create_role(
         &self,
         request: Request<pb::CreateRoleRequest>,
     ) -> Result<Response<pb::CreateRoleResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::roles_write())?;
-        let req = request.into_inner();
-        let mut v = Violations::default();
-        let name = v.check("name", RoleName::parse(&req.name));
-        let description = v.check("description", parse::text(&req.description, MAX_TEXT_LEN));
-        let permissions = parse::permissions(&mut v, "permissions", &req.permissions);
-        let new = v.finish(name.zip(description).zip(permissions).map(
-            |((name, description), permissions)| NewRole {
-                name,
-                description,
-                permissions,
-            },
-        ))?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::roles_write())?;
+        let new = parse_create(request.get_ref())?;
         let written = self
-            .0
-            .applied(self.0.store.create_role(scope, new).await?)
+            .state
+            .applied(self.state.store.create_role(caller, new).await?)
             .await?;
         Ok(Response::new(pb::CreateRoleResponse {
             role: Some(render::role(&written.value)),
@@ -92,13 +108,15 @@ impl RoleService for RoleApi {
         &self,
         request: Request<pb::GetRoleRequest>,
     ) -> Result<Response<pb::GetRoleResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::roles_read())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::roles_read())?;
         let role_ref = parse::field("role", parse::role_ref(request.get_ref().role.as_ref()))?;
         let role = self
-            .0
+            .state
             .store
-            .get_role(scope.environment_id, &role_ref)
+            .get_role(caller.environment, &role_ref)
             .await?;
         Ok(Response::new(pb::GetRoleResponse {
             role: Some(render::role(&role)),
@@ -109,11 +127,17 @@ impl RoleService for RoleApi {
         &self,
         request: Request<pb::ListRolesRequest>,
     ) -> Result<Response<pb::ListRolesResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::roles_read())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::roles_read())?;
         let req = request.get_ref();
         let page = PageRequest::parse(req.page_size, &req.page_token)?;
-        let listed = self.0.store.list_roles(scope.environment_id, page).await?;
+        let listed = self
+            .state
+            .store
+            .list_roles(caller.environment, page)
+            .await?;
         Ok(Response::new(pb::ListRolesResponse {
             roles: listed.items.iter().map(render::role).collect(),
             next_page_token: listed.next_page_token,
@@ -124,14 +148,21 @@ impl RoleService for RoleApi {
         &self,
         request: Request<pb::UpdateRoleRequest>,
     ) -> Result<Response<pb::UpdateRoleResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::roles_write())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::roles_write())?;
         let req = request.into_inner();
         let update = parse_update(&req)?;
         let role_ref = parse::field("role", parse::role_ref(req.role.as_ref()))?;
         let written = self
-            .0
-            .applied(self.0.store.update_role(scope, &role_ref, update).await?)
+            .state
+            .applied(
+                self.state
+                    .store
+                    .update_role(caller, &role_ref, update)
+                    .await?,
+            )
             .await?;
         Ok(Response::new(pb::UpdateRoleResponse {
             role: Some(render::role(&written.value)),
@@ -143,16 +174,18 @@ impl RoleService for RoleApi {
         &self,
         request: Request<pb::DeleteRoleRequest>,
     ) -> Result<Response<pb::DeleteRoleResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::roles_write())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::roles_write())?;
         let req = request.into_inner();
         let role_ref = parse::field("role", parse::role_ref(req.role.as_ref()))?;
         let written = self
-            .0
+            .state
             .applied(
-                self.0
+                self.state
                     .store
-                    .delete_role(scope, &role_ref, req.force)
+                    .delete_role(caller, &role_ref, req.force)
                     .await?,
             )
             .await?;

@@ -13,6 +13,7 @@ impl From<Error> for Status {
                 let details = ErrorDetails::with_bad_request(
                     violations
                         .into_iter()
+                        .take(crate::domain::MAX_REPORTED_VIOLATIONS)
                         .map(|v| tonic_types::FieldViolation::new(v.field, v.description))
                         .collect::<Vec<_>>(),
                 );

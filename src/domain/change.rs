@@ -174,4 +174,6 @@ pub struct Change {
     pub before: Option<serde_json::Value>,
     /// What happened; its object is the after-image.
     pub event: Event,
+    /// The credential whose user action the change was made with, if any.
+    pub signed_by: Option<super::CredentialId>,
 }

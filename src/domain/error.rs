@@ -58,12 +58,23 @@ pub enum Error {
     Internal(String),
 }
 
+/// Most violations a reply reports, so that a request with a thousand bad
+/// items still gets a reply of a few kilobytes.
+pub const MAX_REPORTED_VIOLATIONS: usize = 10;
+
 fn describe(violations: &[FieldViolation]) -> String {
-    violations
+    let mut text = violations
         .iter()
+        .take(MAX_REPORTED_VIOLATIONS)
         .map(|v| format!("{}: {}", v.field, v.description))
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    if let Some(more) = violations.len().checked_sub(MAX_REPORTED_VIOLATIONS)
+        && more > 0
+    {
+        text.push_str(&format!("; and {more} more"));
+    }
+    text
 }
 
 impl Error {
@@ -79,5 +90,47 @@ impl From<FieldViolation> for Error {
     }
 }
 
+/// Most characters of a caller's input an error message quotes.
+pub const MAX_QUOTED_CHARS: usize = 100;
+
+/// `text` as an error message may quote it: whole when it has at most
+/// [`MAX_QUOTED_CHARS`] characters, else its first ones followed by `…`, so a
+/// huge bad value never makes a huge message.
+pub fn quote(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_QUOTED_CHARS) {
+        None => text.into(),
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+    }
+}
+
 /// Result of domain and store operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_are_cut_on_a_character_boundary() {
+        assert_eq!(quote("short"), "short");
+        let exact = "é".repeat(MAX_QUOTED_CHARS);
+        assert_eq!(quote(&exact), exact);
+        let long = "é".repeat(100_000);
+        let quoted = quote(&long);
+        assert_eq!(quoted.chars().count(), MAX_QUOTED_CHARS + 1);
+        assert!(quoted.ends_with("é…"), "{quoted}");
+    }
+
+    #[test]
+    fn a_message_reports_at_most_ten_violations() {
+        let many: Vec<FieldViolation> = (0..1000)
+            .map(|i| FieldViolation::new(format!("permissions[{i}]"), "is bad"))
+            .collect();
+        let message = Error::InvalidArgument(many).to_string();
+        assert!(message.contains("permissions[9]"), "{message}");
+        assert!(!message.contains("permissions[10]"), "{message}");
+        assert!(message.ends_with("; and 990 more"), "{message}");
+        let one = Error::invalid("name", "is required").to_string();
+        assert_eq!(one, "invalid request: name: is required");
+    }
+}

@@ -1,5 +1,6 @@
 //! Domain types, validation and errors; independent of gRPC and SQL.
 
+mod caller;
 mod error;
 mod ids;
 mod model;
@@ -11,12 +12,14 @@ pub mod secret;
 pub mod signing;
 mod snapshot;
 mod time;
+mod unicode;
 
 pub mod change;
 
 pub use change::Change;
 
-pub use error::{Error, FieldViolation, Result};
+pub use caller::{Actor, Caller};
+pub use error::{Error, FieldViolation, MAX_QUOTED_CHARS, MAX_REPORTED_VIOLATIONS, Result, quote};
 pub use ids::{
     ApiKeyId, AssignmentId, ChallengeId, CredentialId, EnvironmentId, IdentityId, NodeId, RoleId,
 };

@@ -9,13 +9,18 @@ pub const MAX_NAME_LEN: usize = 256;
 /// Most characters in a description.
 pub const MAX_TEXT_LEN: usize = 1024;
 
-/// Checks free text (display names, node names and kinds, descriptions).
+/// Checks free text (display names, node names and kinds, descriptions) and,
+/// through them, every name: at most `max` characters, none of Unicode
+/// categories Cc or Cf (controls and invisible format characters).
 pub fn check_text(text: &str, max: usize) -> Result<(), String> {
     if text.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
-    if text.chars().any(|c| c.is_control()) {
-        return Err("must not contain control characters".into());
+    if let Some(c) = super::unicode::first_invisible(text) {
+        return Err(format!(
+            "must not contain control or invisible formatting characters (found U+{:04X})",
+            u32::from(c)
+        ));
     }
     Ok(())
 }
@@ -144,7 +149,7 @@ impl Email {
             }
             _ => Err(format!(
                 "`{}` is not an email address: it needs exactly one `@` with text on both sides",
-                self.0
+                super::quote(&self.0)
             )),
         }
     }
@@ -168,6 +173,38 @@ mod tests {
         assert!(RoleName::parse(" padded").is_err());
         assert!(RoleName::parse(&"r".repeat(256)).is_ok());
         assert!(RoleName::parse(&"r".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn every_name_refuses_control_and_format_characters() {
+        for bad in [
+            "payments\u{200B}",
+            "pay\u{202E}stnemyap",
+            "\u{FEFF}payments",
+            "pay\u{AD}ments",
+            "pay\u{7}ments",
+            "pay\u{2066}ments",
+        ] {
+            assert!(RoleName::parse(bad).is_err(), "{bad:?}");
+            assert!(NodeKey::parse(bad).is_err(), "{bad:?}");
+            assert!(ExternalId::parse(bad).is_err(), "{bad:?}");
+            assert!(
+                Email::parse(&format!("{bad}@example.com")).is_err(),
+                "{bad:?}"
+            );
+            assert!(check_text(bad, MAX_NAME_LEN).is_err(), "{bad:?}");
+        }
+        let message = NodeKey::parse("payments\u{200B}").unwrap_err();
+        assert!(message.contains("U+200B"), "{message}");
+        assert!(NodeKey::parse("Zürich:支店-42").is_ok());
+    }
+
+    #[test]
+    fn a_bad_email_is_quoted_at_most_a_hundred_characters() {
+        let long = "x".repeat(250);
+        let message = Email::parse(&long).unwrap().check_user_form().unwrap_err();
+        assert!(message.len() < 250, "{message}");
+        assert!(message.contains('…'), "{message}");
     }
 
     #[test]

@@ -11,6 +11,20 @@ pub const MAX_PAGE_SIZE: u64 = 1000;
 const TOKEN_PREFIX: &str = "p1.";
 const REVISION_TOKEN_PREFIX: &str = "r1.";
 
+/// Largest revision there can be: revisions are stored as signed 64-bit integers.
+pub const MAX_REVISION: u64 = i64::MAX as u64;
+
+/// A revision from a request (`after_revision`, `min_revision`), or why not.
+pub fn revision(value: u64) -> std::result::Result<u64, String> {
+    if value > MAX_REVISION {
+        Err(format!(
+            "is {value}, above the largest revision there can be ({MAX_REVISION})"
+        ))
+    } else {
+        Ok(value)
+    }
+}
+
 /// Which page of a list to return.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageRequest {
@@ -102,7 +116,7 @@ fn decode_revision_token(token: &str) -> std::result::Result<u64, ()> {
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(());
     }
-    digits.parse().map_err(|_| ())
+    digits.parse().ok().filter(|&r| r <= MAX_REVISION).ok_or(())
 }
 
 /// Makes the token that resumes a list after `last`.
@@ -195,6 +209,23 @@ mod tests {
             assert!(RevisionPageRequest::parse(1, foreign).is_err(), "{foreign}");
         }
         assert!(RevisionPageRequest::parse(-1, "").is_err());
+    }
+
+    #[test]
+    fn revisions_above_the_signed_range_are_refused() {
+        assert_eq!(revision(MAX_REVISION), Ok(MAX_REVISION));
+        assert_eq!(revision(0), Ok(0));
+        assert!(revision(MAX_REVISION + 1).is_err());
+        assert!(revision(u64::MAX).is_err());
+        let last = RevisionPageRequest::parse(1, &encode_revision_token(MAX_REVISION)).unwrap();
+        assert_eq!(last.after, MAX_REVISION);
+        for beyond in [
+            encode_revision_token(MAX_REVISION + 1),
+            encode_revision_token(u64::MAX),
+            "r1.99999999999999999999999".to_owned(),
+        ] {
+            assert!(RevisionPageRequest::parse(1, &beyond).is_err(), "{beyond}");
+        }
     }
 
     #[test]

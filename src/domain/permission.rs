@@ -39,11 +39,13 @@ impl Permission {
             Ok(Self(text.to_owned()))
         } else if text.split(':').any(|s| s == "*") {
             Err(format!(
-                "`{text}` is a pattern; a concrete permission such as `Wallets:Read` is needed here"
+                "`{}` is a pattern; a concrete permission such as `Wallets:Read` is needed here",
+                super::quote(text)
             ))
         } else {
             Err(format!(
-                "`{text}` is not a permission: use `:`-separated segments of letters, digits, `_`, `.` or `-`, e.g. `Wallets:Read`"
+                "`{}` is not a permission: use `:`-separated segments of letters, digits, `_`, `.` or `-`, e.g. `Wallets:Read`",
+                super::quote(text)
             ))
         }
     }
@@ -119,7 +121,8 @@ impl PermissionPattern {
             Ok(Self(text.to_owned()))
         } else {
             Err(format!(
-                "`{text}` is not a permission or pattern: use `:`-separated segments of letters, digits, `_`, `.` or `-` (e.g. `Wallets:Read`), optionally ending in `:*`, or `*` alone"
+                "`{}` is not a permission or pattern: use `:`-separated segments of letters, digits, `_`, `.` or `-` (e.g. `Wallets:Read`), optionally ending in `:*`, or `*` alone",
+                super::quote(text)
             ))
         }
     }
@@ -200,6 +203,18 @@ mod tests {
             assert!(Permission::parse(bad).is_err(), "{bad}");
         }
         assert!(Permission::parse(&"a".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn refusals_quote_at_most_a_hundred_characters() {
+        let bad = format!("{}/", "a".repeat(200));
+        for message in [
+            Permission::parse(&bad).unwrap_err(),
+            PermissionPattern::parse(&bad).unwrap_err(),
+        ] {
+            assert!(!message.contains(&"a".repeat(101)), "{message}");
+            assert!(message.contains('…'), "{message}");
+        }
     }
 
     #[test]

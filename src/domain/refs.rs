@@ -1,6 +1,6 @@
 //! How a request names an object: by id or by one of its unique handles.
 
-use super::{Email, ExternalId, IdentityId, NodeId, NodeKey, RoleId, RoleName};
+use super::{Email, ExternalId, IdentityId, NodeId, NodeKey, RoleId, RoleName, quote};
 
 /// Names an identity.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -37,8 +37,8 @@ impl std::fmt::Display for IdentityRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Id(id) => write!(f, "identity with id {id}"),
-            Self::ExternalId(e) => write!(f, "identity with external id `{e}`"),
-            Self::Email(e) => write!(f, "identity with email `{e}`"),
+            Self::ExternalId(e) => write!(f, "identity with external id `{}`", quote(e.as_str())),
+            Self::Email(e) => write!(f, "identity with email `{}`", quote(e.as_str())),
         }
     }
 }
@@ -47,7 +47,7 @@ impl std::fmt::Display for NodeRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Id(id) => write!(f, "node with id {id}"),
-            Self::Key(k) => write!(f, "node with key `{k}`"),
+            Self::Key(k) => write!(f, "node with key `{}`", quote(k.as_str())),
         }
     }
 }
@@ -56,7 +56,7 @@ impl std::fmt::Display for RoleRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Id(id) => write!(f, "role with id {id}"),
-            Self::Name(n) => write!(f, "role named `{n}`"),
+            Self::Name(n) => write!(f, "role named `{}`", quote(n.as_str())),
         }
     }
 }

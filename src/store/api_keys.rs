@@ -4,10 +4,12 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::{Scope, Store, Written, convert, entity::api_key, error, resolve, write::WriteTx};
+use super::{Caller, Store, Written, convert, entity::api_key, error, resolve, write::WriteTx};
 use crate::domain::{
     ApiKey, ApiKeyId, EnvironmentId, Error, IdentityId, IdentityKind, IdentityRef, Page,
-    PageRequest, Result, change::Event, secret::NewSecret,
+    PageRequest, Result,
+    change::Event,
+    secret::{NewSecret, Secret},
 };
 
 /// Stores a key for `identity` inside `tx`.
@@ -20,7 +22,7 @@ pub(super) async fn insert(
 ) -> Result<ApiKey> {
     let key = ApiKey {
         id: ApiKeyId::generate(),
-        environment_id: tx.scope.environment_id,
+        environment_id: tx.caller.environment,
         identity_id: identity,
         name,
         prefix: secret.prefix.clone(),
@@ -87,12 +89,12 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn create_api_key(
         &self,
-        scope: Scope,
+        caller: Caller,
         identity_ref: &IdentityRef,
         name: String,
-    ) -> Result<Written<(ApiKey, String)>> {
-        let mut tx = self.begin_write(scope).await?;
-        let row = resolve::identity_row(&tx.txn, scope.environment_id, identity_ref).await?;
+    ) -> Result<Written<(ApiKey, Secret)>> {
+        let mut tx = self.begin_write(caller).await?;
+        let row = resolve::identity_row(&tx.txn, caller.environment, identity_ref).await?;
         let identity = convert::identity(row)?;
         if identity.kind != IdentityKind::ServiceAccount {
             return Err(Error::FailedPrecondition(format!(
@@ -101,11 +103,7 @@ impl Store {
         }
         let secret = NewSecret::generate();
         let key = insert(&mut tx, identity.id, name, &secret, "CreateApiKey").await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: (key, secret.plaintext),
-            revision,
-        })
+        tx.commit((key, secret.plaintext)).await
     }
 
     /// Lists API keys (of one identity, when given) in creation order.
@@ -139,10 +137,10 @@ impl Store {
 
     /// Revokes an API key; in effect for the next call.
     #[tracing::instrument(skip_all, err(level = "debug"))]
-    pub async fn revoke_api_key(&self, scope: Scope, id: ApiKeyId) -> Result<Written<ApiKey>> {
-        let mut tx = self.begin_write(scope).await?;
+    pub async fn revoke_api_key(&self, caller: Caller, id: ApiKeyId) -> Result<Written<ApiKey>> {
+        let mut tx = self.begin_write(caller).await?;
         let row = api_key::Entity::find_by_id(id.0)
-            .filter(api_key::Column::EnvironmentId.eq(scope.environment_id.0))
+            .filter(api_key::Column::EnvironmentId.eq(caller.environment.0))
             .one(&tx.txn)
             .await
             .map_err(error::on_query("look up the API key"))?
@@ -155,10 +153,6 @@ impl Store {
             )));
         }
         let key = revoke_row(&mut tx, row, "RevokeApiKey").await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: key,
-            revision,
-        })
+        tx.commit(key).await
     }
 }

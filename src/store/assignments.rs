@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use super::{
-    Scope, Store, Written, convert,
+    Caller, Store, Written, convert,
     entity::{assignment, node, role},
     error, guard, resolve,
     write::WriteTx,
@@ -89,7 +89,7 @@ pub(super) async fn insert(
     action: &str,
     item: &str,
 ) -> Result<AssignmentView> {
-    let env = tx.scope.environment_id;
+    let env = tx.caller.environment;
     let in_item = |e: Error| match e {
         Error::NotFound(m) if !item.is_empty() => Error::NotFound(format!("{item}: {m}")),
         other => other,
@@ -229,36 +229,28 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn create_assignment(
         &self,
-        scope: Scope,
+        caller: Caller,
         new: NewAssignment,
     ) -> Result<Written<AssignmentView>> {
-        let mut tx = self.begin_write(scope).await?;
+        let mut tx = self.begin_write(caller).await?;
         let view = insert(&mut tx, &new, "CreateAssignment", "").await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: view,
-            revision,
-        })
+        tx.commit(view).await
     }
 
     /// Creates every assignment or none.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn batch_create_assignments(
         &self,
-        scope: Scope,
+        caller: Caller,
         batch: Vec<NewAssignment>,
     ) -> Result<Written<Vec<AssignmentView>>> {
-        let mut tx = self.begin_write(scope).await?;
+        let mut tx = self.begin_write(caller).await?;
         let mut created = Vec::with_capacity(batch.len());
         for (i, new) in batch.iter().enumerate() {
             let item = format!("assignments[{i}]");
             created.push(insert(&mut tx, new, "BatchCreateAssignments", &item).await?);
         }
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: created,
-            revision,
-        })
+        tx.commit(created).await
     }
 
     /// Returns one assignment.
@@ -334,11 +326,11 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn delete_assignment(
         &self,
-        scope: Scope,
+        caller: Caller,
         selector: AssignmentSelector,
     ) -> Result<Written<AssignmentView>> {
-        let env = scope.environment_id;
-        let mut tx = self.begin_write(scope).await?;
+        let env = caller.environment;
+        let mut tx = self.begin_write(caller).await?;
         let query = assignment::Entity::find().filter(assignment::Column::EnvironmentId.eq(env.0));
         let (query, missing) = match &selector {
             AssignmentSelector::Id(id) => (
@@ -373,11 +365,7 @@ impl Store {
         guard::keep_an_administrator(&tx, |a| a.id == row.id).await?;
         let view = views(&tx.txn, vec![row.clone()], None).await?.remove(0);
         delete_rows(&mut tx, vec![row], "DeleteAssignment").await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: view,
-            revision,
-        })
+        tx.commit(view).await
     }
 }
 

@@ -10,14 +10,14 @@ use sea_orm::{
 };
 
 use super::{
-    Scope, Store, Written,
+    Store, Written,
     changes::latest_revision,
     entity::{assignment, change, environment, identity, node, role, role_permission},
     error,
 };
 use crate::domain::{
-    Assignment, Email, EnvironmentId, EnvironmentState, Error, Identity, Node, Result, Role,
-    Timestamp, change::Event,
+    Assignment, Caller, Email, EnvironmentId, EnvironmentState, Error, Identity, Node, Result,
+    Role, Timestamp, change::Event,
 };
 
 /// The action of every change row a bulk load writes.
@@ -57,10 +57,7 @@ impl Store {
             .await
             .map_err(error::on_query("find the environment"))?
             .ok_or_else(|| Error::NotFound(format!("environment {env} does not exist")))?;
-        let scope = Scope {
-            environment_id: env,
-            actor: None,
-        };
+        let scope = Caller::system(env);
         let mut revision = None;
         let mut loaded = 0;
         for kind in [
@@ -86,9 +83,11 @@ impl Store {
             Some(revision) => revision,
             None => self.latest_revision().await?,
         };
+        // The change rows are only in the log: a feed applying this reads them there.
         Ok(Written {
             value: loaded,
             revision,
+            changes: Vec::new(),
         })
     }
 }
@@ -217,6 +216,7 @@ fn change_row(env: EnvironmentId, now: Timestamp, event: Event) -> change::Activ
         object_id: Set(event.object_id()),
         before: Set(None),
         after: Set(event.after().map(|v| v.to_string())),
+        signed_by: Set(None),
     }
 }
 

@@ -6,9 +6,10 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
-use super::{Scope, Store, Written, entity::credential, error, write::WriteTx};
+use super::{Store, Written, entity::credential, error, write::WriteTx};
 use crate::domain::{
-    CredentialId, EnvironmentId, Error, IdentityId, MAX_NAME_LEN, Page, PageRequest, Result,
+    Caller, CredentialId, EnvironmentId, Error, IdentityId, MAX_NAME_LEN, Page, PageRequest,
+    Result,
     change::Event,
     signing::{Credential, CredentialKind, PublicKey},
 };
@@ -63,7 +64,7 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn register_credential(
         &self,
-        scope: Scope,
+        caller: Caller,
         new: NewCredential,
         signed: bool,
     ) -> Result<Written<Credential>> {
@@ -73,7 +74,7 @@ impl Store {
                 format!("at most {MAX_NAME_LEN} characters"),
             ));
         }
-        let mut tx = self.begin_write(scope).await?;
+        let mut tx = self.begin_write(caller).await?;
         let existing = credential::Entity::find()
             .filter(credential::Column::IdentityId.eq(new.identity.0))
             .count(&tx.txn)
@@ -88,7 +89,7 @@ impl Store {
         }
         let credential = Credential {
             id: CredentialId::generate(),
-            environment_id: tx.scope.environment_id,
+            environment_id: tx.caller.environment,
             identity_id: new.identity,
             kind: new.key.kind(),
             name: new.name,
@@ -115,11 +116,7 @@ impl Store {
             Event::CredentialSaved(credential.clone()),
         )
         .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: credential,
-            revision,
-        })
+        tx.commit(credential).await
     }
 
     /// One credential of the environment.
@@ -169,12 +166,12 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn revoke_credential(
         &self,
-        scope: Scope,
+        caller: Caller,
         id: CredentialId,
     ) -> Result<Written<Credential>> {
-        let mut tx = self.begin_write(scope).await?;
+        let mut tx = self.begin_write(caller).await?;
         let row = credential::Entity::find_by_id(id.0)
-            .filter(credential::Column::EnvironmentId.eq(scope.environment_id.0))
+            .filter(credential::Column::EnvironmentId.eq(caller.environment.0))
             .one(&tx.txn)
             .await
             .map_err(error::on_query("look up the credential"))?
@@ -185,10 +182,6 @@ impl Store {
             )));
         }
         let credential = revoke_row(&mut tx, row).await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: credential,
-            revision,
-        })
+        tx.commit(credential).await
     }
 }

@@ -4,14 +4,16 @@
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::{
-    NewAssignment, NewIdentity, NewRole, Scope, Store, Written, api_keys, assignments, convert,
+    Caller, NewAssignment, NewIdentity, NewRole, Store, Written, api_keys, assignments, convert,
     entity::{environment, node},
     error, identities, roles,
 };
 use crate::domain::{
     ADMINISTRATOR_ROLE, ApiKey, Environment, EnvironmentId, Error, Identity, IdentityKind,
     IdentityRef, IdentityStatus, Node, NodeId, NodeKey, NodeRef, PermissionPattern, Result,
-    RoleName, RoleRef, change::Event, secret::NewSecret,
+    RoleName, RoleRef,
+    change::Event,
+    secret::{NewSecret, Secret},
 };
 
 /// What creating an environment made, with the admin key's secret (shown once).
@@ -20,7 +22,7 @@ pub struct Provisioned {
     pub environment: Environment,
     pub admin: Identity,
     pub api_key: ApiKey,
-    pub secret: String,
+    pub secret: Secret,
 }
 
 const ACTION: &str = "CreateEnvironment";
@@ -60,12 +62,7 @@ impl Store {
         admin_secret: Option<String>,
     ) -> Result<Written<Provisioned>> {
         let id = EnvironmentId::generate();
-        let mut tx = self
-            .begin_write(Scope {
-                environment_id: id,
-                actor: None,
-            })
-            .await?;
+        let mut tx = self.begin_write(Caller::system(id)).await?;
         let env = Environment {
             id,
             name: name.to_owned(),
@@ -151,16 +148,13 @@ impl Store {
             ACTION,
         )
         .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: Provisioned {
-                environment: env,
-                admin,
-                api_key,
-                secret: secret.plaintext,
-            },
-            revision,
+        tx.commit(Provisioned {
+            environment: env,
+            admin,
+            api_key,
+            secret: secret.plaintext,
         })
+        .await
     }
 
     /// Creates environment `name` unless it exists; returns what was made, if anything.

@@ -33,7 +33,7 @@ pub(super) async fn keep_an_administrator(
     tx: &WriteTx<'_>,
     lost: impl Fn(&assignment::Model) -> bool,
 ) -> Result<()> {
-    let env = tx.scope.environment_id;
+    let env = tx.caller.environment;
     let Some(admin_role) = role::Entity::find()
         .filter(role::Column::EnvironmentId.eq(env.0))
         .filter(role::Column::NameFolded.eq(fold(ADMINISTRATOR_ROLE)))

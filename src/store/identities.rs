@@ -5,7 +5,7 @@ use sea_orm::{
 };
 
 use super::{
-    InitialAssignment, Scope, Store, Written, api_keys, assignments, convert, entity::identity,
+    Caller, InitialAssignment, Store, Written, api_keys, assignments, convert, entity::identity,
     error, guard, resolve, write::WriteTx,
 };
 use crate::domain::{
@@ -39,7 +39,7 @@ pub struct IdentityFilter {
 
 /// Refuses an email or external id another identity holds.
 async fn check_unique(tx: &WriteTx<'_>, identity: &Identity) -> Result<()> {
-    let env = tx.scope.environment_id;
+    let env = tx.caller.environment;
     let taken = |found: &identity::Model| found.id != identity.id.0;
     if let Some(email) = &identity.email {
         let owner = resolve::identity_row(&tx.txn, env, &IdentityRef::Email(email.clone())).await;
@@ -89,7 +89,7 @@ pub(super) async fn insert(
 ) -> Result<Identity> {
     let identity = Identity {
         id: IdentityId::generate(),
-        environment_id: tx.scope.environment_id,
+        environment_id: tx.caller.environment,
         kind: new.kind,
         status,
         email: new.email,
@@ -117,27 +117,23 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn create_identity(
         &self,
-        scope: Scope,
+        caller: Caller,
         new: NewIdentity,
     ) -> Result<Written<Identity>> {
-        let mut tx = self.begin_write(scope).await?;
+        let mut tx = self.begin_write(caller).await?;
         let identity = insert(&mut tx, new, IdentityStatus::Active, "CreateIdentity").await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: identity,
-            revision,
-        })
+        tx.commit(identity).await
     }
 
     /// Creates an INVITED identity and its initial assignments, all or nothing.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn invite_identity(
         &self,
-        scope: Scope,
+        caller: Caller,
         new: NewIdentity,
         initial: Vec<InitialAssignment>,
     ) -> Result<Written<(Identity, Vec<assignments::AssignmentView>)>> {
-        let mut tx = self.begin_write(scope).await?;
+        let mut tx = self.begin_write(caller).await?;
         let identity = insert(&mut tx, new, IdentityStatus::Invited, "InviteIdentity").await?;
         let mut created = Vec::with_capacity(initial.len());
         for (i, item) in initial.into_iter().enumerate() {
@@ -145,11 +141,7 @@ impl Store {
             let label = format!("assignments[{i}]");
             created.push(assignments::insert(&mut tx, &item, "InviteIdentity", &label).await?);
         }
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: (identity, created),
-            revision,
-        })
+        tx.commit((identity, created)).await
     }
 
     /// Returns one identity.
@@ -198,11 +190,11 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn update_identity(
         &self,
-        scope: Scope,
+        caller: Caller,
         identity_ref: &IdentityRef,
         update: IdentityUpdate,
     ) -> Result<Written<Identity>> {
-        self.change_identity(scope, identity_ref, "UpdateIdentity", |identity| {
+        self.change_identity(caller, identity_ref, "UpdateIdentity", |identity| {
             if let Some(name) = update.display_name {
                 identity.display_name = name;
             }
@@ -227,11 +219,11 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn activate_identity(
         &self,
-        scope: Scope,
+        caller: Caller,
         identity_ref: &IdentityRef,
     ) -> Result<Written<Identity>> {
         self.change_status(
-            scope,
+            caller,
             identity_ref,
             IdentityStatus::Active,
             "ActivateIdentity",
@@ -243,11 +235,11 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn disable_identity(
         &self,
-        scope: Scope,
+        caller: Caller,
         identity_ref: &IdentityRef,
     ) -> Result<Written<Identity>> {
         self.change_status(
-            scope,
+            caller,
             identity_ref,
             IdentityStatus::Disabled,
             "DisableIdentity",
@@ -257,12 +249,12 @@ impl Store {
 
     async fn change_status(
         &self,
-        scope: Scope,
+        caller: Caller,
         identity_ref: &IdentityRef,
         to: IdentityStatus,
         action: &str,
     ) -> Result<Written<Identity>> {
-        self.change_identity(scope, identity_ref, action, |identity| {
+        self.change_identity(caller, identity_ref, action, |identity| {
             if identity.status == to {
                 return Err(Error::FailedPrecondition(format!(
                     "identity {} is already {}",
@@ -278,13 +270,13 @@ impl Store {
 
     async fn change_identity(
         &self,
-        scope: Scope,
+        caller: Caller,
         identity_ref: &IdentityRef,
         action: &str,
         change: impl FnOnce(&mut Identity) -> Result<()>,
     ) -> Result<Written<Identity>> {
-        let mut tx = self.begin_write(scope).await?;
-        let row = resolve::identity_row(&tx.txn, scope.environment_id, identity_ref).await?;
+        let mut tx = self.begin_write(caller).await?;
+        let row = resolve::identity_row(&tx.txn, caller.environment, identity_ref).await?;
         let before = convert::identity(row)?;
         let mut after = before.clone();
         change(&mut after)?;
@@ -301,22 +293,18 @@ impl Store {
             .map_err(error::on_write("update the identity", duplicate))?;
         tx.record(action, Some(&before), Event::IdentitySaved(after.clone()))
             .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: after,
-            revision,
-        })
+        tx.commit(after).await
     }
 
     /// Deletes an identity and its assignments; returns it and how many assignments went.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn delete_identity(
         &self,
-        scope: Scope,
+        caller: Caller,
         identity_ref: &IdentityRef,
     ) -> Result<Written<(Identity, u32)>> {
-        let mut tx = self.begin_write(scope).await?;
-        let row = resolve::identity_row(&tx.txn, scope.environment_id, identity_ref).await?;
+        let mut tx = self.begin_write(caller).await?;
+        let row = resolve::identity_row(&tx.txn, caller.environment, identity_ref).await?;
         let identity = convert::identity(row)?;
         guard::keep_an_administrator(&tx, |a| a.identity_id == identity.id.0).await?;
         let held = assignments::of_identity(&tx.txn, identity.id.0).await?;
@@ -332,10 +320,6 @@ impl Store {
             Event::IdentityDeleted(identity.id),
         )
         .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: (identity, removed),
-            revision,
-        })
+        tx.commit((identity, removed)).await
     }
 }

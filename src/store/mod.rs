@@ -14,6 +14,7 @@ mod error;
 mod guard;
 mod identities;
 mod nodes;
+mod notify;
 mod resolve;
 mod roles;
 mod snapshot;
@@ -26,7 +27,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use tokio::sync::Mutex;
 
-use crate::domain::{EnvironmentId, Result};
+use crate::domain::{Caller, Change, Result};
 
 pub use assignments::{
     AssignmentFilter, AssignmentSelector, AssignmentView, InitialAssignment, NewAssignment,
@@ -38,20 +39,15 @@ pub use identities::{IdentityFilter, IdentityUpdate, NewIdentity};
 pub use nodes::{DeletedNode, NewNode};
 pub use roles::{NewRole, RoleUpdate};
 pub use user_actions::{Challenge, UserAction};
-pub use write::CHANGES_CHANNEL;
 
-/// A write's result: the object(s) written and the change-log revision.
+/// A write's result: the object(s) written, the change-log revision, and the
+/// changes it recorded, so the writing instance can apply them without reading the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Written<T> {
     pub value: T,
     pub revision: u64,
-}
-
-/// Who acts, and in which environment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Scope {
-    pub environment_id: EnvironmentId,
-    pub actor: Option<crate::domain::IdentityId>,
+    /// In revision order; the last one's revision is `revision`.
+    pub changes: Vec<Change>,
 }
 
 /// The database behind rbacd.

@@ -5,7 +5,7 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
-use super::{Scope, Store, Written, assignments, convert, entity::node, error, resolve};
+use super::{Caller, Store, Written, assignments, convert, entity::node, error, resolve};
 use crate::domain::{
     EnvironmentId, Error, Node, NodeId, NodeKey, NodeRef, Page, PageRequest, Result, change::Event,
 };
@@ -44,13 +44,13 @@ fn active_model(node: &Node) -> node::ActiveModel {
 impl Store {
     /// Creates a node under its parent (the root by default).
     #[tracing::instrument(skip_all, err(level = "debug"))]
-    pub async fn create_node(&self, scope: Scope, new: NewNode) -> Result<Written<Node>> {
-        let mut tx = self.begin_write(scope).await?;
+    pub async fn create_node(&self, caller: Caller, new: NewNode) -> Result<Written<Node>> {
+        let mut tx = self.begin_write(caller).await?;
         let parent =
-            resolve::node_row_or_root(&tx.txn, scope.environment_id, new.parent.as_ref()).await?;
+            resolve::node_row_or_root(&tx.txn, caller.environment, new.parent.as_ref()).await?;
         let node = Node {
             id: NodeId::generate(),
-            environment_id: scope.environment_id,
+            environment_id: caller.environment,
             key: new.key,
             name: new.name,
             kind: new.kind,
@@ -67,11 +67,7 @@ impl Store {
             }))?;
         tx.record("CreateNode", None::<&Node>, Event::NodeSaved(node.clone()))
             .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: node,
-            revision,
-        })
+        tx.commit(node).await
     }
 
     /// Returns one node.
@@ -111,12 +107,12 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn move_node(
         &self,
-        scope: Scope,
+        caller: Caller,
         node_ref: &NodeRef,
         new_parent: &NodeRef,
     ) -> Result<Written<Node>> {
-        let env = scope.environment_id;
-        let mut tx = self.begin_write(scope).await?;
+        let env = caller.environment;
+        let mut tx = self.begin_write(caller).await?;
         let row = resolve::node_row(&tx.txn, env, node_ref).await?;
         if row.parent_id.is_none() {
             return Err(Error::FailedPrecondition(
@@ -143,11 +139,7 @@ impl Store {
             .map_err(error::on_query("move the node"))?;
         tx.record("MoveNode", Some(&before), Event::NodeSaved(after.clone()))
             .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: after,
-            revision,
-        })
+        tx.commit(after).await
     }
 
     /// Deletes a node; with `cascade`, its whole subtree. Assignments on the
@@ -155,12 +147,12 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn delete_node(
         &self,
-        scope: Scope,
+        caller: Caller,
         node_ref: &NodeRef,
         cascade: bool,
     ) -> Result<Written<DeletedNode>> {
-        let mut tx = self.begin_write(scope).await?;
-        let row = resolve::node_row(&tx.txn, scope.environment_id, node_ref).await?;
+        let mut tx = self.begin_write(caller).await?;
+        let row = resolve::node_row(&tx.txn, caller.environment, node_ref).await?;
         if row.parent_id.is_none() {
             return Err(Error::FailedPrecondition(
                 "the root node cannot be deleted".into(),
@@ -204,14 +196,11 @@ impl Store {
             tx.record("DeleteNode", Some(&before), Event::NodeDeleted(before.id))
                 .await?;
         }
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: DeletedNode {
-                node: convert::node(row)?,
-                nodes: ids.len() as u32,
-                assignments: removed,
-            },
-            revision,
+        tx.commit(DeletedNode {
+            node: convert::node(row)?,
+            nodes: ids.len() as u32,
+            assignments: removed,
         })
+        .await
     }
 }

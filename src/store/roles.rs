@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use super::{
-    Scope, Store, Written, assignments, convert,
+    Caller, Store, Written, assignments, convert,
     entity::{assignment, role, role_permission},
     error, guard, resolve,
     write::WriteTx,
@@ -74,7 +74,7 @@ async fn delete_permissions(tx: &WriteTx<'_>, role_id: RoleId) -> Result<()> {
 pub(super) async fn insert(tx: &mut WriteTx<'_>, new: NewRole, action: &str) -> Result<Role> {
     let role = Role {
         id: RoleId::generate(),
-        environment_id: tx.scope.environment_id,
+        environment_id: tx.caller.environment,
         name: new.name,
         description: new.description,
         permissions: new.permissions,
@@ -105,14 +105,10 @@ pub(super) async fn insert(tx: &mut WriteTx<'_>, new: NewRole, action: &str) -> 
 impl Store {
     /// Creates a role.
     #[tracing::instrument(skip_all, err(level = "debug"))]
-    pub async fn create_role(&self, scope: Scope, new: NewRole) -> Result<Written<Role>> {
-        let mut tx = self.begin_write(scope).await?;
+    pub async fn create_role(&self, caller: Caller, new: NewRole) -> Result<Written<Role>> {
+        let mut tx = self.begin_write(caller).await?;
         let role = insert(&mut tx, new, "CreateRole").await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: role,
-            revision,
-        })
+        tx.commit(role).await
     }
 
     /// Returns one role.
@@ -150,12 +146,12 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn update_role(
         &self,
-        scope: Scope,
+        caller: Caller,
         role_ref: &RoleRef,
         update: RoleUpdate,
     ) -> Result<Written<Role>> {
-        let mut tx = self.begin_write(scope).await?;
-        let row = resolve::role_row(&tx.txn, scope.environment_id, role_ref).await?;
+        let mut tx = self.begin_write(caller).await?;
+        let row = resolve::role_row(&tx.txn, caller.environment, role_ref).await?;
         guard::refuse_builtin(&row)?;
         let before = resolve::role_from_row(&tx.txn, row.clone()).await?;
         let mut after = before.clone();
@@ -182,11 +178,7 @@ impl Store {
         }
         tx.record("UpdateRole", Some(&before), Event::RoleSaved(after.clone()))
             .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: after,
-            revision,
-        })
+        tx.commit(after).await
     }
 
     /// Deletes a role; with `force`, its assignments too. Returns the role and
@@ -194,12 +186,12 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn delete_role(
         &self,
-        scope: Scope,
+        caller: Caller,
         role_ref: &RoleRef,
         force: bool,
     ) -> Result<Written<(Role, u32)>> {
-        let mut tx = self.begin_write(scope).await?;
-        let row = resolve::role_row(&tx.txn, scope.environment_id, role_ref).await?;
+        let mut tx = self.begin_write(caller).await?;
+        let row = resolve::role_row(&tx.txn, caller.environment, role_ref).await?;
         guard::refuse_builtin(&row)?;
         let role = resolve::role_from_row(&tx.txn, row).await?;
         let held = assignment::Entity::find()
@@ -223,11 +215,7 @@ impl Store {
             .map_err(error::on_query("delete the role"))?;
         tx.record("DeleteRole", Some(&role), Event::RoleDeleted(role.id))
             .await?;
-        let revision = tx.commit().await?;
-        Ok(Written {
-            value: (role, removed),
-            revision,
-        })
+        tx.commit((role, removed)).await
     }
 }
 

@@ -7,30 +7,31 @@ use sea_orm::{
 use serde::Serialize;
 use tokio::sync::MutexGuard;
 
-use super::{Scope, Store, entity::change, error};
-use crate::domain::{Result, Timestamp, change::Event};
+use super::{Caller, Store, Written, entity::change, error};
+use crate::domain::{Change, Error, Result, Timestamp, change::Event};
 
 /// Key of the PostgreSQL advisory lock that orders writes across instances,
 /// so revisions become visible in the order they were allocated.
 const WRITE_LOCK_KEY: i64 = 0x7262_6163_6477;
 
 /// PostgreSQL channel notified at every commit, so other instances follow at once.
-pub const CHANGES_CHANNEL: &str = "rbacd_changes";
+pub(super) const CHANGES_CHANNEL: &str = "rbacd_changes";
 
 /// An open write: `txn` plus the change rows it has recorded so far.
 pub(super) struct WriteTx<'a> {
     pub txn: DatabaseTransaction,
-    pub scope: Scope,
+    pub caller: Caller,
     /// One clock reading for every row the write touches.
     pub now: Timestamp,
-    revision: Option<u64>,
+    /// The changes recorded so far, as the log holds them.
+    changes: Vec<Change>,
     _serialized: MutexGuard<'a, ()>,
 }
 
 impl Store {
     /// Opens a write transaction, after this instance's (and, on PostgreSQL,
     /// every instance's) earlier writes.
-    pub(super) async fn begin_write(&self, scope: Scope) -> Result<WriteTx<'_>> {
+    pub(super) async fn begin_write(&self, caller: Caller) -> Result<WriteTx<'_>> {
         let serialized = self.write_lock.lock().await;
         // IMMEDIATE takes SQLite's write lock at BEGIN, so a write that reads
         // first waits (busy timeout) for another process's write instead of
@@ -55,9 +56,9 @@ impl Store {
         }
         Ok(WriteTx {
             txn,
-            scope,
+            caller,
             now: Timestamp::now(),
-            revision: None,
+            changes: Vec::new(),
             _serialized: serialized,
         })
     }
@@ -71,37 +72,51 @@ impl WriteTx<'_> {
         before: Option<&impl Serialize>,
         event: Event,
     ) -> Result<()> {
-        let to_text = |v: serde_json::Value| v.to_string();
+        let before = before.and_then(|b| serde_json::to_value(b).ok());
         let row = change::ActiveModel {
             revision: NotSet,
-            environment_id: Set(self.scope.environment_id.0),
+            environment_id: Set(self.caller.environment.0),
             at: Set(self.now.micros()),
-            actor_id: Set(self.scope.actor.map(|a| a.0)),
+            actor_id: Set(self.caller.actor.identity().map(|a| a.0)),
             action: Set(action.to_owned()),
             object_kind: Set(event.object_kind().as_str().to_owned()),
             object_id: Set(event.object_id()),
-            before: Set(before
-                .and_then(|b| serde_json::to_value(b).ok())
-                .map(to_text)),
-            after: Set(event.after().map(to_text)),
+            before: Set(before.as_ref().map(ToString::to_string)),
+            after: Set(event.after().map(|v| v.to_string())),
+            signed_by: Set(self.caller.signed_by.map(|c| c.0)),
         };
         let saved = row
             .insert(&self.txn)
             .await
             .map_err(error::on_query("record the change"))?;
-        self.revision = Some(saved.revision as u64);
+        self.changes.push(Change {
+            revision: saved.revision as u64,
+            environment_id: self.caller.environment,
+            at: self.now,
+            actor: self.caller.actor.identity(),
+            action: action.to_owned(),
+            before,
+            event,
+            signed_by: self.caller.signed_by,
+        });
         Ok(())
     }
 
-    /// Commits; returns the revision of the last change recorded.
-    pub async fn commit(self) -> Result<u64> {
+    /// Commits; the result carries `value` and the changes recorded.
+    pub async fn commit<T>(self, value: T) -> Result<Written<T>> {
         let revision = self
-            .revision
-            .ok_or_else(|| crate::domain::Error::Internal("a write recorded no change".into()))?;
+            .changes
+            .last()
+            .map(|c| c.revision)
+            .ok_or_else(|| Error::Internal("a write recorded no change".into()))?;
         self.txn
             .commit()
             .await
             .map_err(error::on_query("commit the transaction"))?;
-        Ok(revision)
+        Ok(Written {
+            value,
+            revision,
+            changes: self.changes,
+        })
     }
 }

@@ -9,6 +9,7 @@ mod authorization;
 mod cli;
 mod deployment;
 mod identities;
+mod inputs;
 mod nodes;
 mod roles;
 mod support;

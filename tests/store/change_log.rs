@@ -7,7 +7,7 @@ async fn every_mutation_writes_change_rows_with_increasing_revisions() {
     let db = TestDb::new().await;
     let store = open(&db).await;
     let (_, scope) = provision(&store, "changes").await;
-    let env = scope.environment_id;
+    let env = scope.environment;
     let mut last = store.latest_revision().await.unwrap();
     assert!(last > 0, "provisioning is logged");
 

@@ -7,7 +7,7 @@ async fn failed_writes_leave_no_change_and_no_object() {
     let db = TestDb::new().await;
     let store = open(&db).await;
     let (_, scope) = provision(&store, "failures").await;
-    let env = scope.environment_id;
+    let env = scope.environment;
     let reader = store
         .create_role(scope, role("Reader", &["Docs:Read"]))
         .await

@@ -13,13 +13,13 @@ mod database;
 
 use database::TestDb;
 use rbacd::domain::{
-    Assignment, Change, Email, EnvironmentState, Error, ExternalId, Identity, IdentityKind,
+    Assignment, Caller, Change, Email, EnvironmentState, Error, ExternalId, Identity, IdentityKind,
     IdentityRef, IdentityStatus, Node, NodeKey, NodeRef, PageRequest, PermissionPattern, Role,
     RoleName, RoleRef, Timestamp, change::Event,
 };
 use rbacd::store::{
     AssignmentSelector, IdentityFilter, IdentityUpdate, InitialAssignment, NewAssignment,
-    NewIdentity, NewNode, NewRole, Provisioned, RoleUpdate, Scope, Store,
+    NewIdentity, NewNode, NewRole, Provisioned, RoleUpdate, Store,
 };
 
 async fn open(db: &TestDb) -> Store {
@@ -28,16 +28,13 @@ async fn open(db: &TestDb) -> Store {
     store
 }
 
-async fn provision(store: &Store, name: &str) -> (Provisioned, Scope) {
+async fn provision(store: &Store, name: &str) -> (Provisioned, Caller) {
     let made = store
         .ensure_environment(name, None)
         .await
         .expect("ensure environment")
         .expect("a new environment is provisioned");
-    let scope = Scope {
-        environment_id: made.environment.id,
-        actor: Some(made.admin.id),
-    };
+    let scope = Caller::identity(made.environment.id, made.admin.id);
     (made, scope)
 }
 
@@ -91,7 +88,7 @@ async fn expect_changes(
     store: &Store,
     last: &mut u64,
     written: u64,
-    scope: Scope,
+    scope: Caller,
     action: &str,
 ) -> Vec<Event> {
     assert!(
@@ -108,8 +105,8 @@ async fn expect_changes(
             "{action}: revisions not increasing"
         );
         previous = change.revision;
-        assert_eq!(change.environment_id, scope.environment_id, "{action}");
-        assert_eq!(change.actor, scope.actor, "{action}");
+        assert_eq!(change.environment_id, scope.environment, "{action}");
+        assert_eq!(change.actor, scope.actor.identity(), "{action}");
         assert_eq!(change.action, action);
     }
     assert_eq!(

@@ -57,10 +57,7 @@ async fn two_stores_racing_reading_writes_yield_one_winner() {
     let one = open(&db).await;
     let two = Store::connect(&db.url).await.unwrap();
     let made = one.ensure_environment("race", None).await.unwrap().unwrap();
-    let scope = Scope {
-        environment_id: made.environment.id,
-        actor: Some(made.admin.id),
-    };
+    let scope = Caller::identity(made.environment.id, made.admin.id);
     let stores = [&one, &two];
     let reader = one
         .create_role(scope, role("Reader", &["A:B"]))

@@ -9,7 +9,7 @@ async fn load_snapshot_returns_what_was_written() {
     let store = open(&db).await;
     let (made, scope) = provision(&store, "snap").await;
     let (other, other_scope) = provision(&store, "other").await;
-    let env = scope.environment_id;
+    let env = scope.environment;
 
     // Right after provisioning: the root, the Administrator role, the admin
     // and its assignment.
@@ -259,7 +259,7 @@ async fn snapshots_taken_during_writes_are_consistent() {
     let db = TestDb::new().await;
     let store = Arc::new(open(&db).await);
     let (made, scope) = provision(&store, "busy").await;
-    let env = scope.environment_id;
+    let env = scope.environment;
     let reader = store
         .create_role(scope, role("Reader", &["Docs:Read"]))
         .await

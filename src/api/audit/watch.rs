@@ -1,8 +1,8 @@
 //! One Watch stream: the backlog from the store, then live changes from the
-//! follower, with no gap and no repeat across the switch.
+//! feed, with no gap and no repeat across the switch.
 //!
-//! The stream subscribes to the follower before it reads the backlog. A change
-//! is in the store before the follower broadcasts it, so every change is either
+//! The stream subscribes to the change feed before it reads the backlog. A change
+//! is in the store before the feed broadcasts it, so every change is either
 //! in the backlog read or arrives on the subscription afterwards; a change seen
 //! both ways is sent once, because only revisions above the last one sent go
 //! out. When the subscription lags (the client read too slowly and broadcasts
@@ -162,17 +162,18 @@ impl Watcher {
 mod tests {
     use super::*;
     use crate::{
+        domain::Caller,
         domain::{PermissionPattern, RoleName},
-        store::{NewRole, Scope},
+        store::NewRole,
     };
 
-    async fn create_role(store: &Store, scope: Scope, name: &str) -> u64 {
+    async fn create_role(store: &Store, caller: Caller, name: &str) -> u64 {
         let new = NewRole {
             name: RoleName::parse(name).unwrap(),
             description: String::new(),
             permissions: vec![PermissionPattern::parse("A:B").unwrap()],
         };
-        store.create_role(scope, new).await.unwrap().revision
+        store.create_role(caller, new).await.unwrap().revision
     }
 
     /// A subscription that lags (capacity 2, a reader that does not read)
@@ -187,19 +188,16 @@ mod tests {
         );
         store.migrate().await.unwrap();
         let env = store.create_environment("e", None).await.unwrap();
-        let scope = Scope {
-            environment_id: env.value.environment.id,
-            actor: None,
-        };
+        let caller = Caller::system(env.value.environment.id);
         for i in 0..3 {
-            create_role(&store, scope, &format!("early-{i}")).await;
+            create_role(&store, caller, &format!("early-{i}")).await;
         }
         let (feed, live) = broadcast::channel(2);
         let (tx, mut rx) = mpsc::channel(1);
         let (_drain, draining) = watch::channel(false);
         let watcher = Watcher {
             store: Arc::clone(&store),
-            environment_id: scope.environment_id,
+            environment_id: caller.environment,
             filter: ChangeFilter::default(),
             last_sent: 0,
             tx,
@@ -207,7 +205,7 @@ mod tests {
         tokio::spawn(watcher.run(live, draining));
         let mut last = 0;
         for i in 0..10 {
-            last = create_role(&store, scope, &format!("late-{i}")).await;
+            last = create_role(&store, caller, &format!("late-{i}")).await;
             let change = store.changes_after(last - 1, 1).await.unwrap().remove(0);
             feed.send(Arc::new(change)).unwrap();
         }
@@ -221,7 +219,7 @@ mod tests {
             received.push(message.change.unwrap().revision);
         }
         let expected: Vec<u64> = store
-            .environment_changes_after(scope.environment_id, &ChangeFilter::default(), 0, 1000)
+            .environment_changes_after(caller.environment, &ChangeFilter::default(), 0, 1000)
             .await
             .unwrap()
             .iter()

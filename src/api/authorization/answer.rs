@@ -7,38 +7,12 @@ use std::{future::Future, sync::atomic::Ordering::Relaxed};
 use tonic::Status;
 
 use super::explain::render;
-use crate::api::{Context, parse, parse::Violations};
-use crate::domain::{EnvironmentId, Error, IdentityRef, NodeRef, Permission, Result, Timestamp};
+use super::query::{CheckQuery, parse_check};
+use crate::api::State;
+use crate::domain::{EnvironmentId, Error, Result, Timestamp, paging};
 use crate::engine::Decision;
 use crate::metrics::Metrics;
 use crate::proto::v1 as pb;
-
-/// A parsed check.
-pub(super) struct Query {
-    pub identity: IdentityRef,
-    pub permission: Permission,
-    pub node: NodeRef,
-    pub at: Option<Timestamp>,
-    pub min_revision: u64,
-}
-
-pub(super) fn parse_check(req: &pb::CheckRequest) -> Result<Query> {
-    let mut v = Violations::default();
-    let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
-    let permission = v.check("permission", Permission::parse(&req.permission));
-    let node = v.check("node", parse::node_ref(req.node.as_ref()));
-    let at = v.check("at", parse::timestamp(req.at.as_ref()));
-    let query = (|| {
-        Some(Query {
-            identity: identity?,
-            permission: permission?,
-            node: node?,
-            at: at?,
-            min_revision: req.min_revision,
-        })
-    })();
-    v.finish(query)
-}
 
 /// Checks answered by a batch or a stream, added to the shared counters in one
 /// go rather than one contended atomic add per check.
@@ -78,7 +52,7 @@ pub(super) enum Step {
     /// The index has not applied the item's `min_revision` yet.
     Behind {
         correlation_id: String,
-        query: Query,
+        query: CheckQuery,
     },
 }
 
@@ -96,39 +70,22 @@ pub(super) fn item_error(correlation_id: String, error: Error) -> pb::CheckRespo
     }
 }
 
+/// The details tonic-types encoded into `status` (a `google.rpc.Status`), e.g.
+/// its BadRequest field violations; none when it carries no details.
 fn item_details(status: &Status) -> Vec<prost_types::Any> {
     use prost::Message;
-    use tonic_types::StatusExt;
-    status
-        .get_details_bad_request()
-        .map(|bad| {
-            let wire = tonic_types::pb::BadRequest {
-                field_violations: bad
-                    .field_violations
-                    .into_iter()
-                    .map(|v| tonic_types::pb::bad_request::FieldViolation {
-                        field: v.field,
-                        description: v.description,
-                        ..Default::default()
-                    })
-                    .collect(),
-            };
-            prost_types::Any {
-                type_url: "type.googleapis.com/google.rpc.BadRequest".into(),
-                value: wire.encode_to_vec(),
-            }
-        })
-        .into_iter()
-        .collect()
+    tonic_types::pb::Status::decode(status.details())
+        .map(|rich| rich.details)
+        .unwrap_or_default()
 }
 
-impl Context {
+impl State {
     /// Waits, bounded, until this instance has applied `revision`.
     pub(super) async fn reach(&self, revision: u64) -> Result<()> {
+        paging::revision(revision).map_err(|m| Error::invalid("min_revision", m))?;
         if self.has_applied(revision)
             || self
-                .follower
-                .engine()
+                .engine
                 .wait_for_revision(revision, self.min_revision_timeout)
                 .await
         {
@@ -139,22 +96,21 @@ impl Context {
     }
 
     fn has_applied(&self, revision: u64) -> bool {
-        revision == 0 || self.follower.engine().applied_revision() >= revision
+        revision == 0 || self.engine.applied_revision() >= revision
     }
 
     fn not_reached(&self, revision: u64) -> Error {
         Error::Unavailable(format!(
             "this instance has applied revision {} and revision {revision} did not arrive within {:?}; retry, or ask another instance",
-            self.follower.engine().applied_revision(),
+            self.engine.applied_revision(),
             self.min_revision_timeout
         ))
     }
 
     /// Decides a check whose `min_revision` has been applied.
-    pub(super) fn decide(&self, env: EnvironmentId, query: &Query) -> Decision {
+    pub(super) fn decide(&self, env: EnvironmentId, query: &CheckQuery) -> Decision {
         let at = query.at.unwrap_or_else(Timestamp::now);
-        self.follower
-            .engine()
+        self.engine
             .check(env, &query.identity, &query.permission, &query.node, at)
     }
 
@@ -190,14 +146,14 @@ impl Context {
         &self,
         env: EnvironmentId,
         correlation_id: String,
-        query: Query,
+        query: CheckQuery,
     ) -> impl Future<Output = pb::CheckResponse> + Send + 'static {
-        let context = self.clone();
+        let state = self.clone();
         async move {
-            match context.reach(query.min_revision).await {
+            match state.reach(query.min_revision).await {
                 Ok(()) => {
-                    let decision = context.decide(env, &query);
-                    context.metrics.checked(decision.allowed);
+                    let decision = state.decide(env, &query);
+                    state.metrics.checked(decision.allowed);
                     render(correlation_id, &query, decision)
                 }
                 Err(e) => item_error(correlation_id, e),

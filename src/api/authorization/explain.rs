@@ -10,7 +10,7 @@ use crate::domain::{IdentityRef, NodeRef};
 use crate::engine::{Decision, GrantedBy, Reason};
 use crate::proto::v1 as pb;
 
-use super::answer::Query;
+use super::query::CheckQuery;
 
 /// The hyphenated lowercase form of a UUID, on the stack.
 struct IdText([u8; uuid::fmt::Hyphenated::LENGTH]);
@@ -37,20 +37,10 @@ fn concat(parts: &[&str]) -> String {
     out
 }
 
-pub(super) fn reason_code(reason: Reason) -> pb::DecisionReason {
-    match reason {
-        Reason::Granted => pb::DecisionReason::Granted,
-        Reason::NoMatchingAssignment => pb::DecisionReason::NoMatchingAssignment,
-        Reason::IdentityNotActive => pb::DecisionReason::IdentityNotActive,
-        Reason::UnknownIdentity => pb::DecisionReason::UnknownIdentity,
-        Reason::UnknownNode => pb::DecisionReason::UnknownNode,
-    }
-}
-
 /// The answer to a decided check.
 pub(super) fn render(
     correlation_id: String,
-    query: &Query,
+    query: &CheckQuery,
     decision: Decision,
 ) -> pb::CheckResponse {
     let (reason, granted_by) = match decision.granted_by {
@@ -66,13 +56,13 @@ pub(super) fn render(
         revision: decision.revision,
         reason,
         error: None,
-        reason_code: reason_code(decision.reason).into(),
+        reason_code: pb::DecisionReason::from(decision.reason).into(),
         granted_by,
     }
 }
 
 /// The reason and the `Grant` of an allowed check; the grant's names move into it.
-fn granted(g: GrantedBy, query: &Query) -> (String, pb::Grant) {
+fn granted(g: GrantedBy, query: &CheckQuery) -> (String, pb::Grant) {
     let (assignment_id, role_id, node_id) = (
         IdText::new(g.assignment_id.0),
         IdText::new(g.role_id.0),
@@ -110,7 +100,7 @@ fn granted(g: GrantedBy, query: &Query) -> (String, pb::Grant) {
 }
 
 /// Why a check was denied, naming what was asked.
-fn denied(query: &Query, reason: Reason) -> String {
+fn denied(query: &CheckQuery, reason: Reason) -> String {
     let mut identity_id = None;
     let [i0, i1, i2] = described_identity(&query.identity, &mut identity_id);
     let mut node_id = None;
@@ -174,8 +164,8 @@ mod tests {
         AssignmentId, Email, ExternalId, IdentityId, NodeId, NodeKey, Permission, RoleId,
     };
 
-    fn query(identity: IdentityRef, node: NodeRef) -> Query {
-        Query {
+    fn query(identity: IdentityRef, node: NodeRef) -> CheckQuery {
+        CheckQuery {
             identity,
             permission: Permission::parse("Docs:Read").unwrap(),
             node,
@@ -184,7 +174,7 @@ mod tests {
         }
     }
 
-    fn queries() -> Vec<Query> {
+    fn queries() -> Vec<CheckQuery> {
         let identities = [
             IdentityRef::Id(IdentityId::generate()),
             IdentityRef::ExternalId(ExternalId::parse("auth0|123").unwrap()),
@@ -204,7 +194,7 @@ mod tests {
     }
 
     /// The text as it was written with `format!` and the refs' `Display`.
-    fn reference(query: &Query, decision: &Decision) -> String {
+    fn reference(query: &CheckQuery, decision: &Decision) -> String {
         match (&decision.granted_by, decision.reason) {
             (Some(g), _) => format!(
                 "GRANTED: assignment {} gives role `{}` ({}) at node `{}` ({}), whose `{}` matches `{}`",
@@ -255,7 +245,7 @@ mod tests {
                 let got = render("c".into(), &q, decision);
                 assert_eq!(got.reason, want);
                 assert_eq!(got.reason.capacity(), got.reason.len());
-                assert_eq!(got.reason_code(), reason_code(reason));
+                assert_eq!(got.reason_code(), pb::DecisionReason::from(reason));
                 assert!(got.granted_by.is_none() && !got.allowed && got.revision == 7);
                 assert_eq!(got.correlation_id, "c");
             }

@@ -2,6 +2,7 @@
 
 mod answer;
 mod explain;
+mod query;
 mod stream;
 
 use std::pin::Pin;
@@ -9,17 +10,31 @@ use std::pin::Pin;
 use futures::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{Context, parse, parse::Violations, scope};
+use super::{State, caller, parse, parse::Violations};
 use crate::domain::{
     Error, IdentityRef, MAX_BATCH_ITEMS, NodeRef, Permission, Timestamp, builtin, paging,
 };
 use crate::engine::Denial;
 use crate::proto::v1::{self as pb, authorization_service_server::AuthorizationService};
 
-use answer::{Tally, parse_check};
+use answer::Tally;
+use query::parse_check;
+
+/// What a check request must pass before it is answered.
+pub(super) fn validate_check(req: &pb::CheckRequest) -> crate::domain::Result<()> {
+    parse_check(req).map(drop)
+}
 
 /// Serves AuthorizationService.
-pub struct AuthorizationApi(pub Context);
+pub struct AuthorizationApi {
+    state: State,
+}
+
+impl AuthorizationApi {
+    pub fn new(state: State) -> Self {
+        Self { state }
+    }
+}
 
 fn not_found(denial: Denial, identity: Option<&IdentityRef>, node: &NodeRef) -> Error {
     match (denial, identity) {
@@ -39,13 +54,15 @@ impl AuthorizationService for AuthorizationApi {
         &self,
         request: Request<pb::CheckRequest>,
     ) -> std::result::Result<Response<pb::CheckResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::check())?;
         let req = request.into_inner();
         let query = parse_check(&req)?;
-        self.0.reach(query.min_revision).await?;
-        let decision = self.0.decide(scope.environment_id, &query);
-        self.0.metrics.checked(decision.allowed);
+        self.state.reach(query.min_revision).await?;
+        let decision = self.state.decide(caller.environment, &query);
+        self.state.metrics.checked(decision.allowed);
         Ok(Response::new(explain::render(
             req.correlation_id,
             &query,
@@ -57,8 +74,10 @@ impl AuthorizationService for AuthorizationApi {
         &self,
         request: Request<pb::BatchCheckRequest>,
     ) -> std::result::Result<Response<pb::BatchCheckResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::check())?;
         let checks = request.into_inner().checks;
         if checks.is_empty() || checks.len() > MAX_BATCH_ITEMS {
             return Err(Error::invalid(
@@ -70,16 +89,16 @@ impl AuthorizationService for AuthorizationApi {
         // One bounded wait for the whole batch; items still behind after it
         // get UNAVAILABLE at once instead of waiting again, one by one.
         let newest = checks.iter().map(|c| c.min_revision).max().unwrap_or(0);
-        let _ = self.0.reach(newest).await;
+        let _ = self.state.reach(newest).await;
         let mut tally = Tally::default();
         let results = checks
             .into_iter()
             .map(|check| {
-                self.0
-                    .answer_in_batch(scope.environment_id, check, &mut tally)
+                self.state
+                    .answer_in_batch(caller.environment, check, &mut tally)
             })
             .collect();
-        tally.flush(&self.0.metrics);
+        tally.flush(&self.state.metrics);
         Ok(Response::new(pb::BatchCheckResponse { results }))
     }
 
@@ -89,10 +108,12 @@ impl AuthorizationService for AuthorizationApi {
         &self,
         request: Request<Streaming<pb::CheckRequest>>,
     ) -> std::result::Result<Response<Self::CheckStreamStream>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::check())?;
         let answers =
-            stream::Answers::new(request.into_inner(), self.0.clone(), scope.environment_id);
+            stream::Answers::new(request.into_inner(), self.state.clone(), caller.environment);
         Ok(Response::new(Box::pin(answers)))
     }
 
@@ -100,21 +121,23 @@ impl AuthorizationService for AuthorizationApi {
         &self,
         request: Request<pb::ListPermissionsRequest>,
     ) -> std::result::Result<Response<pb::ListPermissionsResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::check())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
         let node = v.check("node", parse::optional_node_ref(req.node.as_ref()));
         let at = v.check("at", parse::timestamp(req.at.as_ref()));
         let (identity, (node, at)) = v.finish(identity.zip(node.zip(at)))?;
-        self.0.reach(req.min_revision).await?;
+        self.state.reach(req.min_revision).await?;
         let node = node.unwrap_or_else(NodeRef::root);
-        let engine = self.0.follower.engine();
+        let engine = &self.state.engine;
         let revision = engine.applied_revision();
         let held = engine
             .list_permissions(
-                scope.environment_id,
+                caller.environment,
                 &identity,
                 &node,
                 at.unwrap_or_else(Timestamp::now),
@@ -130,8 +153,10 @@ impl AuthorizationService for AuthorizationApi {
         &self,
         request: Request<pb::LookupNodesRequest>,
     ) -> std::result::Result<Response<pb::LookupNodesResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::check())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let identity = v.check("identity", parse::identity_ref(req.identity.as_ref()));
@@ -141,13 +166,13 @@ impl AuthorizationService for AuthorizationApi {
         let page = v.nested_page(req.page_size, &req.page_token);
         let ((identity, permission), ((root, at), page)) =
             v.finish(identity.zip(permission).zip(root.zip(at).zip(page)))?;
-        self.0.reach(req.min_revision).await?;
+        self.state.reach(req.min_revision).await?;
         let root = root.unwrap_or_else(NodeRef::root);
-        let engine = self.0.follower.engine();
+        let engine = &self.state.engine;
         let revision = engine.applied_revision();
         let found = engine
             .lookup_nodes(
-                scope.environment_id,
+                caller.environment,
                 &identity,
                 &permission,
                 &root,
@@ -177,8 +202,10 @@ impl AuthorizationService for AuthorizationApi {
         &self,
         request: Request<pb::LookupIdentitiesRequest>,
     ) -> std::result::Result<Response<pb::LookupIdentitiesResponse>, Status> {
-        let scope = scope(&request)?;
-        self.0.authorize_at_root(&scope, &builtin::check())?;
+        let caller = caller(&request)?;
+        self.state
+            .policy
+            .authorize_at_root(&caller, &builtin::check())?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let permission = v.check("permission", Permission::parse(&req.permission));
@@ -186,12 +213,12 @@ impl AuthorizationService for AuthorizationApi {
         let at = v.check("at", parse::timestamp(req.at.as_ref()));
         let page = v.nested_page(req.page_size, &req.page_token);
         let ((permission, node), (at, page)) = v.finish(permission.zip(node).zip(at.zip(page)))?;
-        self.0.reach(req.min_revision).await?;
-        let engine = self.0.follower.engine();
+        self.state.reach(req.min_revision).await?;
+        let engine = &self.state.engine;
         let revision = engine.applied_revision();
         let found = engine
             .lookup_identities(
-                scope.environment_id,
+                caller.environment,
                 &permission,
                 &node,
                 at.unwrap_or_else(Timestamp::now),

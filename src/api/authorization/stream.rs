@@ -7,7 +7,7 @@
 use std::{
     future::Future,
     pin::Pin,
-    task::{Context as TaskContext, Poll},
+    task::{Context, Poll},
 };
 
 use futures::Stream;
@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tonic::{Code, Status, Streaming};
 
 use super::answer::{Step, Tally};
-use crate::api::Context;
+use crate::api::State;
 use crate::domain::EnvironmentId;
 use crate::proto::v1 as pb;
 
@@ -24,7 +24,7 @@ type Pending<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// The answers of one CheckStream, in request order.
 pub(super) struct Answers {
     inbound: Streaming<pb::CheckRequest>,
-    context: Context,
+    state: State,
     env: EnvironmentId,
     /// Ready once the server drains: the stream then ends, cleanly. Polled
     /// (which registers the wake-up) only when the stream would wait; while
@@ -40,10 +40,10 @@ pub(super) struct Answers {
 impl Answers {
     pub(super) fn new(
         inbound: Streaming<pb::CheckRequest>,
-        context: Context,
+        state: State,
         env: EnvironmentId,
     ) -> Self {
-        let mut draining = context.draining.clone();
+        let mut draining = state.draining.clone();
         // Draining only ever turns on, so any change from here on means drained.
         let ended = *draining.borrow_and_update();
         let mut drain = draining.clone();
@@ -55,7 +55,7 @@ impl Answers {
                 let _ = drain.wait_for(|d| *d).await;
             }),
             draining,
-            context,
+            state,
             behind: None,
             tally: Tally::default(),
             ended,
@@ -67,7 +67,7 @@ impl Answers {
         last: Option<Result<pb::CheckResponse, Status>>,
     ) -> Poll<Option<Result<pb::CheckResponse, Status>>> {
         self.ended = true;
-        self.tally.flush(&self.context.metrics);
+        self.tally.flush(&self.state.metrics);
         Poll::Ready(last)
     }
 }
@@ -75,7 +75,7 @@ impl Answers {
 impl Stream for Answers {
     type Item = Result<pb::CheckResponse, Status>;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         loop {
             if this.ended {
@@ -95,7 +95,7 @@ impl Stream for Answers {
                         return this.end(None);
                     }
                     // Idle for now: the counters catch up.
-                    this.tally.flush(&this.context.metrics);
+                    this.tally.flush(&this.state.metrics);
                     return Poll::Pending;
                 }
                 Poll::Ready(None) => return this.end(None),
@@ -107,13 +107,13 @@ impl Stream for Answers {
                 Poll::Ready(Some(Err(status))) => return this.end(Some(Err(status))),
                 Poll::Ready(Some(Ok(request))) => request,
             };
-            match this.context.answer_now(this.env, request, &mut this.tally) {
+            match this.state.answer_now(this.env, request, &mut this.tally) {
                 Step::Answered(answer) => return Poll::Ready(Some(Ok(answer))),
                 Step::Behind {
                     correlation_id,
                     query,
                 } => {
-                    let later = this.context.answer_later(this.env, correlation_id, query);
+                    let later = this.state.answer_later(this.env, correlation_id, query);
                     this.behind = Some(Box::pin(later));
                 }
             }
@@ -123,6 +123,6 @@ impl Stream for Answers {
 
 impl Drop for Answers {
     fn drop(&mut self) {
-        self.tally.flush(&self.context.metrics);
+        self.tally.flush(&self.state.metrics);
     }
 }

@@ -5,18 +5,20 @@
 //! Every edit tolerates unknown ids and dangling references: it is ignored,
 //! never a panic.
 
+mod decision_rule;
 mod grants;
 mod identities;
 mod keys;
 mod nodes;
-mod query;
 mod roles;
 mod slots;
 
 use hashbrown::HashMap;
 
 use crate::domain::change::Event;
-use crate::domain::{Assignment, EnvironmentState, IdentityId, NodeId, RoleId};
+use crate::domain::{
+    Assignment, EnvironmentState, IdentityId, IdentityStatus, NodeId, NodeRef, RoleId,
+};
 use grants::{AssignmentTable, Grant, Window};
 use identities::IdentityTable;
 pub(crate) use keys::UuidHashBuilder;
@@ -89,6 +91,18 @@ impl EnvIndex {
         for a in assignments {
             self.create_assignment(a);
         }
+    }
+
+    /// An identity's status, `None` when the index has no such identity.
+    pub fn identity_status(&self, id: &IdentityId) -> Option<IdentityStatus> {
+        let slot = self.identities.slot_of(id)?;
+        self.identities.row(slot).map(|row| row.status)
+    }
+
+    /// The id of the node `node` names, `None` when it names none.
+    pub fn node_id(&self, node: &NodeRef) -> Option<NodeId> {
+        let slot = self.nodes.resolve(node)?;
+        self.nodes.row(slot).map(|row| row.id)
     }
 
     /// Applies one change event.

@@ -323,5 +323,5 @@ async fn a_request_that_does_not_decode_ends_the_stream_with_its_status() {
         .await
         .expect("the call ends");
     let status = end.expect_err("the call ends with the decoding error, not OK");
-    assert_eq!(status.code(), Code::Internal, "{status:?}");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
 }

@@ -8,20 +8,18 @@ use crate::domain::{
     Email, ExternalId, IdentityId, IdentityRef, IdentityStatus, NodeId, NodeRef, Permission,
     PermissionPattern, Timestamp,
 };
-use crate::engine::decision::{
-    Decision, Denial, GrantedBy, IdentityEntry, NodeEntry, Page, Reason,
-};
+use crate::engine::answer::{Decision, Denial, Found, GrantedBy, IdentityEntry, NodeEntry, Reason};
 
 /// A permission as asked: its text and, if some role holds it exactly, its id.
-struct Asked<'a> {
+struct InternedPermission<'a> {
     text: &'a str,
     id: Option<u32>,
 }
 
 impl EnvIndex {
-    fn asked<'a>(&self, permission: &'a Permission) -> Asked<'a> {
+    fn asked<'a>(&self, permission: &'a Permission) -> InternedPermission<'a> {
         let text = permission.as_str();
-        Asked {
+        InternedPermission {
             text,
             id: self.roles.permission_id(text),
         }
@@ -42,7 +40,7 @@ impl EnvIndex {
     }
 
     /// Whether `grant` gives `asked` at `at`.
-    fn grants(&self, grant: &Grant, asked: &Asked<'_>, at: Timestamp) -> bool {
+    fn grants(&self, grant: &Grant, asked: &InternedPermission<'_>, at: Timestamp) -> bool {
         self.assignments.in_effect(grant, at) && self.roles.grants(grant.role, asked.id, asked.text)
     }
 
@@ -68,7 +66,7 @@ impl EnvIndex {
         let chain = self.nodes.ancestry(node);
         // Interned only once some grant is on the chain and in effect: most denials
         // never hash the permission.
-        let mut asked: Option<Asked<'_>> = None;
+        let mut asked: Option<InternedPermission<'_>> = None;
         let mut winner: Option<(usize, &Grant)> = None;
         for grant in &row.grants {
             let Some(distance) = chain.distance(grant.node) else {
@@ -97,7 +95,7 @@ impl EnvIndex {
         }
     }
 
-    fn granted_by(&self, grant: &Grant, asked: &Asked<'_>) -> Option<GrantedBy> {
+    fn granted_by(&self, grant: &Grant, asked: &InternedPermission<'_>) -> Option<GrantedBy> {
         let role = self.roles.row(grant.role)?;
         let node = self.nodes.row(grant.node)?;
         let pattern = (self.roles).matching_pattern(grant.role, asked.id, asked.text)?;
@@ -147,10 +145,10 @@ impl EnvIndex {
         at: Timestamp,
         after: Option<NodeId>,
         limit: usize,
-    ) -> Result<Page<NodeEntry, NodeId>, Denial> {
+    ) -> Result<Found<NodeEntry, NodeId>, Denial> {
         let (row, root) = self.resolve(identity, root)?;
         if row.status != IdentityStatus::Active {
-            return Ok(empty_page());
+            return Ok(nothing_found());
         }
         let asked = self.asked(permission);
         let mut granted: Vec<u32> = row
@@ -216,7 +214,7 @@ impl EnvIndex {
         at: Timestamp,
         after: Option<IdentityId>,
         limit: usize,
-    ) -> Result<Page<IdentityEntry, IdentityId>, Denial> {
+    ) -> Result<Found<IdentityEntry, IdentityId>, Denial> {
         let node = self.nodes.resolve(node).ok_or(Denial::UnknownNode)?;
         let asked = self.asked(permission);
         let mut found = Vec::new();
@@ -256,8 +254,8 @@ impl EnvIndex {
     }
 }
 
-fn empty_page<T, C>() -> Page<T, C> {
-    Page {
+fn nothing_found<T, C>() -> Found<T, C> {
+    Found {
         items: Vec::new(),
         next_after: None,
     }
@@ -268,7 +266,7 @@ fn page<C: Ord + Copy, T>(
     mut found: Vec<(C, u32)>,
     limit: usize,
     item: impl Fn(u32) -> Option<T>,
-) -> Page<T, C> {
+) -> Found<T, C> {
     let limit = limit.max(1);
     let more = found.len() > limit;
     if more {
@@ -276,7 +274,7 @@ fn page<C: Ord + Copy, T>(
         found.truncate(limit);
     }
     found.sort_unstable_by_key(|&(id, _)| id);
-    Page {
+    Found {
         next_after: if more {
             found.last().map(|&(id, _)| id)
         } else {

@@ -92,10 +92,11 @@ pub struct IdentityEntry {
     pub external_id: Option<ExternalId>,
 }
 
-/// One page of a lookup, in ascending id order. `next_after` is the cursor of
-/// the next page (the last id of this one), `None` when this page is the last.
+/// What a lookup found, in ascending id order, up to its limit. `next_after` is
+/// the cursor of the next lookup (the last id found), `None` when nothing is left;
+/// the API turns it into a page token.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Page<T, C> {
+pub struct Found<T, C> {
     pub items: Vec<T>,
     pub next_after: Option<C>,
 }

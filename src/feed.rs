@@ -1,0 +1,135 @@
+//! The change feed: applies the change log to the engine and the key ring in
+//! revision order. This instance's own writes are applied in process when
+//! they are the next revisions; the log is read only when something is
+//! missing, which the store's change notifications and polling announce.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::sync::{Mutex, broadcast};
+
+use crate::{
+    access::KeyRing,
+    domain::{Change, Error, Result},
+    engine::Engine,
+    store::{Store, Written},
+};
+
+/// Changes read from the log per query.
+const BATCH: u64 = 1000;
+/// Changes kept for slow Watch subscribers before they must resume from the log.
+const BROADCAST_CAPACITY: usize = 4096;
+
+/// Keeps the engine and the key ring current with the change log.
+pub struct Feed {
+    store: Arc<Store>,
+    engine: Arc<Engine>,
+    keys: Arc<KeyRing>,
+    /// One applier at a time, so changes are applied in order.
+    applying: Mutex<()>,
+    applied: broadcast::Sender<Arc<Change>>,
+}
+
+impl Feed {
+    /// A feed from `store` into `engine` and `keys`, which were loaded from the store.
+    pub fn new(store: Arc<Store>, engine: Arc<Engine>, keys: Arc<KeyRing>) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            engine,
+            keys,
+            applying: Mutex::new(()),
+            applied: broadcast::channel(BROADCAST_CAPACITY).0,
+        })
+    }
+
+    /// Every change applied from now on, in revision order.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.applied.subscribe()
+    }
+
+    /// Applies every change committed so far; returns the applied revision.
+    pub async fn catch_up(&self) -> Result<u64> {
+        let _one_at_a_time = self.applying.lock().await;
+        loop {
+            let from = self.engine.applied_revision();
+            let changes = self.store.changes_after(from, BATCH).await?;
+            let done = (changes.len() as u64) < BATCH;
+            for change in changes {
+                self.apply(change);
+            }
+            if done {
+                return Ok(self.engine.applied_revision());
+            }
+        }
+    }
+
+    /// Returns once this instance's write is applied, so the next check sees
+    /// it: in process when its changes are the next revisions, else from the log.
+    pub async fn apply_written<T>(&self, written: &mut Written<T>) -> Result<()> {
+        let changes = std::mem::take(&mut written.changes);
+        {
+            let _one_at_a_time = self.applying.lock().await;
+            if self.engine.applied_revision() >= written.revision {
+                return Ok(());
+            }
+            if self.follows_applied(&changes) {
+                changes.into_iter().for_each(|c| self.apply(c));
+                return Ok(());
+            }
+        }
+        let applied = self.catch_up().await?;
+        if applied >= written.revision {
+            Ok(())
+        } else {
+            Err(Error::Internal(format!(
+                "revision {} was committed but the change log ends at {applied}",
+                written.revision
+            )))
+        }
+    }
+
+    /// Whether `changes` are exactly the revisions after the applied one.
+    fn follows_applied(&self, changes: &[Change]) -> bool {
+        let next = self.engine.applied_revision() + 1;
+        !changes.is_empty()
+            && changes
+                .iter()
+                .zip(next..)
+                .all(|(change, revision)| change.revision == revision)
+    }
+
+    /// Applies one change, unless it is applied already.
+    fn apply(&self, change: Change) {
+        if change.revision <= self.engine.applied_revision() {
+            return;
+        }
+        // Keys first: the engine's revision is what writers wait for.
+        self.keys.apply(&change.event);
+        self.engine.apply(&change);
+        // No subscriber is fine.
+        let _ = self.applied.send(Arc::new(change));
+    }
+
+    /// Catches up every `interval`, and whenever the store announces a change.
+    pub fn spawn(self: &Arc<Self>, interval: Duration) {
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                me.catch_up_logged().await;
+            }
+        });
+        let me = Arc::clone(self);
+        let mut announced = self.store.change_notifications();
+        tokio::spawn(async move {
+            while announced.recv().await.is_some() {
+                me.catch_up_logged().await;
+            }
+        });
+    }
+
+    async fn catch_up_logged(&self) {
+        if let Err(e) = self.catch_up().await {
+            tracing::warn!(error = %e, "could not follow the change log");
+        }
+    }
+}
