@@ -115,6 +115,7 @@ fn settings(args: &ServeArgs) -> Settings {
                 client_ca: tls.tls_client_ca.clone(),
                 reload_interval: tls.tls_reload_interval,
             }),
+        user_action_lifetime: rbacd::domain::signing::MAX_ACTION_LIFETIME,
     }
 }
 

@@ -13,6 +13,7 @@ mod nodes;
 mod parse;
 mod render;
 mod roles;
+mod signing;
 mod status;
 pub mod validate;
 
@@ -36,6 +37,7 @@ pub use authorization::AuthorizationApi;
 pub use identities::IdentityApi;
 pub use nodes::NodeApi;
 pub use roles::RoleApi;
+pub use signing::ActionSigningApi;
 
 /// The services every handler works with.
 #[derive(Clone)]

@@ -14,7 +14,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use futures::future::{BoxFuture, Either};
+use futures::future::BoxFuture;
 use http_body_util::{BodyExt, Limited};
 use sha2::{Digest, Sha256};
 use tonic::{Status, body::Body, server::NamedService};
@@ -89,18 +89,17 @@ fn refuse(error: Error) -> http::Response<Body> {
     Status::from(error).into_http()
 }
 
-impl<S> tower::Service<http::Request<Body>> for SignedActions<S>
+impl<S, B> tower::Service<http::Request<Body>> for SignedActions<S>
 where
-    S: tower::Service<http::Request<Body>, Response = http::Response<Body>>
-        + Clone
-        + Send
-        + 'static,
+    S: tower::Service<http::Request<Body>, Response = http::Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError>,
 {
     type Response = http::Response<Body>;
     type Error = S::Error;
-    type Future = Either<S::Future, BoxFuture<'static, Result<Self::Response, S::Error>>>;
+    type Future = BoxFuture<'static, Result<Self::Response, S::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -108,22 +107,24 @@ where
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let rule = Signing::of(request.uri().path());
-        if rule == Signing::Never {
-            return Either::Left(self.inner.call(request));
-        }
-        let Some((env, identity)) = (self.layer.authenticate)(request.headers()) else {
-            return Either::Left(self.inner.call(request));
+        let caller = match rule {
+            Signing::Never => None,
+            _ => (self.layer.authenticate)(request.headers()),
+        };
+        let Some((env, identity)) = caller else {
+            let called = self.inner.call(request);
+            return Box::pin(async move { Ok(called.await?.map(Body::new)) });
         };
         // The clone that was polled ready handles this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let store = Arc::clone(&self.layer.store);
-        Either::Right(Box::pin(async move {
+        Box::pin(async move {
             match admit(&store, rule, env, identity, request).await {
-                Ok(request) => inner.call(request).await,
+                Ok(request) => Ok(inner.call(request).await?.map(Body::new)),
                 Err(error) => Ok(refuse(error)),
             }
-        }))
+        })
     }
 }
 
