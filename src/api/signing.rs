@@ -189,6 +189,11 @@ impl ActionSigningService for ActionSigningApi {
             parse::uuid(&request.get_ref().credential_id),
         )?
         .into();
+        let credential = self
+            .state
+            .store
+            .get_credential(caller.environment, id)
+            .await?;
         if signer(&request).is_none() {
             return Err(Error::Unauthenticated(format!(
                 "{} (RevokeCredential always needs one)",
@@ -196,11 +201,6 @@ impl ActionSigningService for ActionSigningApi {
             ))
             .into());
         }
-        let credential = self
-            .state
-            .store
-            .get_credential(caller.environment, id)
-            .await?;
         self.may_change(&caller, credential.identity_id)?;
         let written = self
             .state

@@ -12,4 +12,5 @@ mod identities;
 mod inputs;
 mod nodes;
 mod roles;
+mod signing;
 mod support;
