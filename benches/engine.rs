@@ -203,6 +203,7 @@ fn writer<C: IndexCell>(engine: &Engine<C>, snapshot: &Snapshot, stop: &AtomicBo
                 action: "Bench".into(),
                 before: None,
                 event,
+                signed_by: None,
             });
             writes += 1;
         }

@@ -152,6 +152,21 @@ pub enum EnvironmentCommand {
     Create {
         /// The environment's name, e.g. `production`.
         name: String,
+        /// Every mutation in it needs a user action signed by the caller's own
+        /// credential (see `require-signed-actions`).
+        #[arg(long)]
+        require_signed_actions: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Make every mutating RPC of the Role, Identity, Node, Assignment and Bulk
+    /// services in environment NAME need a signed user action (`on`), or not (`off`).
+    /// In effect for the next call on every instance.
+    RequireSignedActions {
+        /// The environment's name.
+        name: String,
+        /// `on` or `off`.
+        state: Switch,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -168,6 +183,13 @@ pub enum EnvironmentCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+}
+
+/// A setting turned on or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 /// Where the server listens.

@@ -46,12 +46,17 @@ async fn environment(command: EnvironmentCommand) -> Result<(), String> {
     let database = match &command {
         EnvironmentCommand::Create { database, .. }
         | EnvironmentCommand::List { database }
+        | EnvironmentCommand::RequireSignedActions { database, .. }
         | EnvironmentCommand::Recover { database, .. } => database,
     };
     let store = connect(database).await?;
     store.migrate().await.map_err(|e| e.to_string())?;
     match command {
-        EnvironmentCommand::Create { name, .. } => {
+        EnvironmentCommand::Create {
+            name,
+            require_signed_actions,
+            ..
+        } => {
             if name.trim().is_empty() || name.len() > 256 {
                 return Err("an environment name needs 1 to 256 characters".into());
             }
@@ -64,6 +69,13 @@ async fn environment(command: EnvironmentCommand) -> Result<(), String> {
                 "environment:     {} ({})",
                 made.environment.name, made.environment.id
             );
+            if require_signed_actions {
+                store
+                    .set_require_signed_actions(made.environment.id, true)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("signed actions:  required");
+            }
             println!("admin identity:  {}", made.admin.id);
             println!("admin API key:   {}", made.secret);
             eprintln!("The API key is shown only this once; send it as `x-api-key` metadata.");
@@ -81,6 +93,22 @@ async fn environment(command: EnvironmentCommand) -> Result<(), String> {
             println!("admin identity:  {}", made.admin.id);
             println!("admin API key:   {}", made.secret);
             eprintln!("The API key is shown only this once; send it as `x-api-key` metadata.");
+        }
+        EnvironmentCommand::RequireSignedActions { name, state, .. } => {
+            let env = store
+                .find_environment(&name)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no environment `{name}`"))?;
+            let on = state == rbacd::config::Switch::On;
+            store
+                .set_require_signed_actions(env.id, on)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "environment `{name}`: signed actions {}",
+                if on { "required" } else { "not required" }
+            );
         }
         EnvironmentCommand::List { .. } => {
             println!("{:<38}  NAME", "ID");
@@ -132,6 +160,7 @@ fn settings(args: &ServeArgs) -> Settings {
                 client_ca: tls.tls_client_ca.clone(),
                 reload_interval: tls.tls_reload_interval,
             }),
+        user_action_lifetime: rbacd::domain::signing::MAX_ACTION_LIFETIME,
     }
 }
 

@@ -8,23 +8,29 @@ mod interceptor;
 mod limits;
 mod listen;
 mod observe;
+mod signed_actions;
 mod tls;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::sync::{Semaphore, watch};
 use tonic::transport::Server;
+use tower::Layer as _;
 
 pub use self::{
     health::Serving,
     limits::Limits,
     listen::Bound,
+    signed_actions::{SignedActionsLayer, SignedBy, message_sha256},
     tls::{TlsSettings, load as load_tls},
 };
 
 use crate::{
     access::{Authenticator, KeyRing, Policy},
-    api::{AssignmentApi, AuditApi, AuthorizationApi, IdentityApi, NodeApi, RoleApi, State},
+    api::{
+        ActionSigningApi, AssignmentApi, AuditApi, AuthorizationApi, IdentityApi, NodeApi, RoleApi,
+        State,
+    },
     config::HostPort,
     domain::{Error, Result, secret::MIN_SECRET_LEN},
     engine::Engine,
@@ -33,6 +39,7 @@ use crate::{
     proto::{
         self,
         v1::{
+            action_signing_service_server::ActionSigningServiceServer,
             assignment_service_server::AssignmentServiceServer,
             audit_service_server::AuditServiceServer,
             authorization_service_server::AuthorizationServiceServer,
@@ -73,6 +80,8 @@ pub struct Settings {
     pub limits: Limits,
     /// TLS on TCP listeners; plain text when `None`.
     pub tls: Option<TlsSettings>,
+    /// How long a user action's challenge stays valid; at most (and by default) five minutes.
+    pub user_action_lifetime: Duration,
 }
 
 impl Settings {
@@ -89,6 +98,7 @@ impl Settings {
             http_listen: None,
             limits: Limits::default(),
             tls: None,
+            user_action_lifetime: crate::domain::signing::MAX_ACTION_LIFETIME,
         }
     }
 }
@@ -221,6 +231,7 @@ impl App {
         let reflection_v1alpha = reflection()
             .build_v1alpha()
             .expect("the compiled-in descriptor sets are valid");
+        let signed = signed_actions_layer(Arc::clone(&self.store), self.authenticator.clone());
         let scoped = interceptor::authenticating(self.authenticator.clone());
         let (drain, draining) = watch::channel(false);
         let metrics = Arc::new(Metrics::default());
@@ -268,22 +279,26 @@ impl App {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(RoleServiceServer::with_interceptor(
+            .add_service(signed.layer(RoleServiceServer::with_interceptor(
                 RoleApi::new(state.clone()),
                 scoped.clone(),
-            ))
-            .add_service(IdentityServiceServer::with_interceptor(
+            )))
+            .add_service(signed.layer(IdentityServiceServer::with_interceptor(
                 IdentityApi::new(state.clone()),
                 scoped.clone(),
-            ))
-            .add_service(NodeServiceServer::with_interceptor(
+            )))
+            .add_service(signed.layer(NodeServiceServer::with_interceptor(
                 NodeApi::new(state.clone()),
                 scoped.clone(),
-            ))
-            .add_service(AssignmentServiceServer::with_interceptor(
+            )))
+            .add_service(signed.layer(AssignmentServiceServer::with_interceptor(
                 AssignmentApi::new(state.clone()),
                 scoped.clone(),
-            ))
+            )))
+            .add_service(signed.layer(ActionSigningServiceServer::with_interceptor(
+                ActionSigningApi::new(state.clone(), self.settings.user_action_lifetime),
+                scoped.clone(),
+            )))
             .add_service(AuditServiceServer::with_interceptor(
                 AuditApi::new(state.clone()),
                 scoped.clone(),
@@ -294,6 +309,21 @@ impl App {
             ));
         (router, drain)
     }
+}
+
+/// The user-action check for the services whose mutations can be signed; it
+/// authenticates with the same key ring as the interceptor.
+fn signed_actions_layer(store: Arc<Store>, authenticator: Authenticator) -> SignedActionsLayer {
+    SignedActionsLayer::new(
+        store,
+        Arc::new(move |headers: &http::HeaderMap| {
+            let secret = headers
+                .get(crate::access::API_KEY_HEADER)
+                .and_then(|v| v.to_str().ok());
+            let caller = authenticator.authenticate(secret).ok()?;
+            Some((caller.environment, caller.actor.identity()?))
+        }),
+    )
 }
 
 /// Resolves with `shutdown`, first telling long-lived streams to end so the drain completes.

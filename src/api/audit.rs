@@ -93,6 +93,7 @@ pub(super) fn render_change(change: &Change) -> pb::Change {
         object_id: change.event.object_id().to_string(),
         before: change.before.as_ref().map(json::image),
         after: change.event.after().as_ref().map(json::image),
+        signed_by_credential_id: change.signed_by.map(|c| c.to_string()).unwrap_or_default(),
     }
 }
 

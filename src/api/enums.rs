@@ -1,7 +1,9 @@
 //! Every proto ↔ domain enum map: `From` towards the wire, `TryFrom` from it
 //! (failing only for the `_UNSPECIFIED` value), and [`filter`] for list filters.
 
-use crate::domain::{AssignmentState, IdentityKind, IdentityStatus, change::ObjectKind};
+use crate::domain::{
+    AssignmentState, IdentityKind, IdentityStatus, change::ObjectKind, signing::CredentialKind,
+};
 use crate::engine::Reason;
 use crate::proto::v1 as pb;
 
@@ -66,8 +68,10 @@ enum_map!(
     Identity,
     Node,
     Assignment,
-    ApiKey
+    ApiKey,
+    Credential
 );
+enum_map!(CredentialKind, pb::CredentialKind, Ed25519, EcdsaP256);
 enum_map!(
     Reason,
     pb::DecisionReason,

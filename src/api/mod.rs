@@ -14,6 +14,7 @@ mod nodes;
 mod parse;
 mod render;
 mod roles;
+mod signing;
 mod status;
 pub mod validate;
 
@@ -37,6 +38,7 @@ pub use authorization::AuthorizationApi;
 pub use identities::IdentityApi;
 pub use nodes::NodeApi;
 pub use roles::RoleApi;
+pub use signing::ActionSigningApi;
 
 /// The services every handler works with.
 #[derive(Clone)]

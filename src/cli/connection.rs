@@ -15,8 +15,9 @@ use super::{Failure, OutputFormat};
 /// The default server, where `rbacd serve` listens by default.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 
-/// A channel to the server that sends the API key on every call.
-pub type ServerChannel = InterceptedService<Channel, ApiKeyHeader>;
+/// A channel to the server that sends the API key on every call, and signs
+/// what can be signed when given `--signing-key`.
+pub type ServerChannel = InterceptedService<super::signing::SigningChannel, ApiKeyHeader>;
 
 /// Where the server is, how to authenticate, how to print.
 #[derive(Debug, Clone, Args)]
@@ -29,6 +30,10 @@ pub struct ConnectionArgs {
     /// API key, sent as `x-api-key` metadata on every call.
     #[arg(long, env = "RBACD_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// PKCS#8 PEM Ed25519 private key of a registered credential: every
+    /// mutating call is then signed (BeginAction, CompleteAction) first.
+    #[arg(long, env = "RBACD_SIGNING_KEY", value_name = "FILE")]
+    pub signing_key: Option<std::path::PathBuf>,
     /// How to print results: aligned tables for people, or the response as JSON.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
@@ -39,6 +44,11 @@ impl ConnectionArgs {
     pub async fn connect(&self) -> Result<ServerChannel, Failure> {
         let header = ApiKeyHeader::new(self.api_key.as_deref())?;
         let channel = open_channel(&self.server, &self.tls).await?;
+        let channel = super::signing::SigningChannel::new(
+            channel,
+            self.signing_key.as_deref(),
+            header.clone(),
+        )?;
         Ok(InterceptedService::new(channel, header))
     }
 }

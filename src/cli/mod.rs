@@ -9,6 +9,7 @@ mod assignments;
 mod changes;
 mod check;
 mod connection;
+mod credentials;
 mod failure;
 pub mod health;
 mod identities;
@@ -17,6 +18,7 @@ mod output;
 mod proto_json;
 mod references;
 mod roles;
+mod signing;
 mod table;
 
 use std::process::ExitCode;
@@ -53,6 +55,9 @@ pub enum ClientCommand {
     Unassign(assignments::UnassignArgs),
     /// Print the change log: every mutation, in revision order; or follow it live.
     Changes(changes::ChangesArgs),
+    /// Make, list and revoke the keys that sign user actions.
+    #[command(subcommand)]
+    Credential(credentials::CredentialCommand),
 }
 
 /// What a client subcommand ended with, short of an error.
@@ -74,6 +79,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Assign(args) => assignments::assign(args).await,
         ClientCommand::Unassign(args) => assignments::unassign(args).await,
         ClientCommand::Changes(args) => changes::run(args).await,
+        ClientCommand::Credential(command) => credentials::run(command).await,
     };
     match outcome {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

@@ -138,6 +138,7 @@ pub fn change(change: &pb::Change) -> Value {
         "object_id": change.object_id,
         "before": change.before.as_ref().map_or(Value::Null, structure),
         "after": change.after.as_ref().map_or(Value::Null, structure),
+        "signed_by_credential_id": change.signed_by_credential_id,
     })
 }
 

@@ -1,6 +1,6 @@
 //! Who a call acts as: the environment it is confined to and its actor.
 
-use super::{EnvironmentId, IdentityId};
+use super::{CredentialId, EnvironmentId, IdentityId};
 
 /// Who acts on behalf of a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +26,9 @@ impl Actor {
 pub struct Caller {
     pub environment: EnvironmentId,
     pub actor: Actor,
+    /// The credential whose user action came with the call, if one did;
+    /// recorded with each change the call makes.
+    pub signed_by: Option<CredentialId>,
 }
 
 impl Caller {
@@ -34,6 +37,7 @@ impl Caller {
         Self {
             environment,
             actor: Actor::Identity(identity),
+            signed_by: None,
         }
     }
 
@@ -42,6 +46,7 @@ impl Caller {
         Self {
             environment,
             actor: Actor::System,
+            signed_by: None,
         }
     }
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{
     ApiKey, Assignment, AssignmentId, Environment, EnvironmentId, Identity, IdentityId, Node,
-    NodeId, Role, RoleId, Timestamp,
+    NodeId, Role, RoleId, Timestamp, signing::Credential,
 };
 
 /// What happened to an object; what the index applies.
@@ -26,6 +26,8 @@ pub enum Event {
     AssignmentDeleted(AssignmentId),
     /// An API key was created or revoked.
     ApiKeySaved(ApiKey),
+    /// A signing credential was registered or revoked.
+    CredentialSaved(Credential),
 }
 
 /// Kinds of object the change log records.
@@ -37,6 +39,7 @@ pub enum ObjectKind {
     Node,
     Assignment,
     ApiKey,
+    Credential,
 }
 
 impl ObjectKind {
@@ -49,6 +52,7 @@ impl ObjectKind {
             Self::Node => "NODE",
             Self::Assignment => "ASSIGNMENT",
             Self::ApiKey => "API_KEY",
+            Self::Credential => "CREDENTIAL",
         }
     }
 
@@ -61,6 +65,7 @@ impl ObjectKind {
             Self::Node,
             Self::Assignment,
             Self::ApiKey,
+            Self::Credential,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)
@@ -77,6 +82,7 @@ impl Event {
             Self::NodeSaved(_) | Self::NodeDeleted(_) => ObjectKind::Node,
             Self::AssignmentCreated(_) | Self::AssignmentDeleted(_) => ObjectKind::Assignment,
             Self::ApiKeySaved(_) => ObjectKind::ApiKey,
+            Self::CredentialSaved(_) => ObjectKind::Credential,
         }
     }
 
@@ -93,6 +99,7 @@ impl Event {
             Self::AssignmentCreated(a) => a.id.0,
             Self::AssignmentDeleted(id) => id.0,
             Self::ApiKeySaved(k) => k.id.0,
+            Self::CredentialSaved(c) => c.id.0,
         }
     }
 
@@ -105,6 +112,7 @@ impl Event {
             Self::NodeSaved(n) => serde_json::to_value(n),
             Self::AssignmentCreated(a) => serde_json::to_value(a),
             Self::ApiKeySaved(k) => serde_json::to_value(k),
+            Self::CredentialSaved(c) => serde_json::to_value(c),
             Self::RoleDeleted(_)
             | Self::IdentityDeleted(_)
             | Self::NodeDeleted(_)
@@ -141,6 +149,12 @@ impl Event {
                     "API key change without after-image",
                 ));
             }
+            (ObjectKind::Credential, Some(v)) => Self::CredentialSaved(from_value(v)?),
+            (ObjectKind::Credential, None) => {
+                return Err(serde::de::Error::custom(
+                    "credential change without after-image",
+                ));
+            }
         })
     }
 }
@@ -160,4 +174,6 @@ pub struct Change {
     pub before: Option<serde_json::Value>,
     /// What happened; its object is the after-image.
     pub event: Event,
+    /// The credential whose user action the change was made with, if any.
+    pub signed_by: Option<super::CredentialId>,
 }

@@ -57,3 +57,11 @@ id_type!(
     /// Id of an API key.
     ApiKeyId
 );
+id_type!(
+    /// Id of a credential of user action signing.
+    CredentialId
+);
+id_type!(
+    /// Id of a user action's challenge.
+    ChallengeId
+);

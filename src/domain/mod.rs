@@ -9,6 +9,7 @@ pub mod paging;
 mod permission;
 mod refs;
 pub mod secret;
+pub mod signing;
 mod snapshot;
 mod time;
 mod unicode;
@@ -19,7 +20,9 @@ pub use change::Change;
 
 pub use caller::{Actor, Caller};
 pub use error::{Error, FieldViolation, MAX_QUOTED_CHARS, MAX_REPORTED_VIOLATIONS, Result, quote};
-pub use ids::{ApiKeyId, AssignmentId, EnvironmentId, IdentityId, NodeId, RoleId};
+pub use ids::{
+    ApiKeyId, AssignmentId, ChallengeId, CredentialId, EnvironmentId, IdentityId, NodeId, RoleId,
+};
 pub use model::{
     ADMINISTRATOR_ROLE, ApiKey, Assignment, AssignmentState, Environment, Identity, IdentityKind,
     IdentityStatus, Node, ROOT_NODE_KEY, Role,

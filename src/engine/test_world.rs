@@ -108,6 +108,7 @@ impl World {
             action: "Test".into(),
             before: None,
             event,
+            signed_by: None,
         };
         assert!(self.engine.apply(&change));
         assert!(!self.engine.apply(&change), "a change applies once");

@@ -288,6 +288,7 @@ async fn waiting_for_a_revision_returns_once_it_is_applied() {
         action: "Test".into(),
         before: None,
         event: Event::RoleDeleted(RoleId::generate()),
+        signed_by: None,
     });
     assert!(waiter.await.unwrap());
     assert_eq!(engine.applied_revision(), 8);

@@ -85,7 +85,9 @@ pub fn write(
         return;
     };
     let (environment, identity) = match caller {
-        Some(Caller { environment, actor }) => (
+        Some(Caller {
+            environment, actor, ..
+        }) => (
             Some(environment.to_string()),
             match actor {
                 Actor::Identity(id) => Some(id.to_string()),

@@ -12,7 +12,12 @@ pub fn authenticating(
     authenticator: Authenticator,
 ) -> impl Fn(Request<()>) -> Result<Request<()>, Status> + Clone + Send + Sync + 'static {
     move |mut request: Request<()>| {
-        let caller = caller(&authenticator, &request)?;
+        let mut caller = caller(&authenticator, &request)?;
+        // Put there by the user-action layer once it redeemed the call's user action.
+        caller.signed_by = request
+            .extensions()
+            .get::<super::SignedBy>()
+            .map(|signed| signed.0);
         if let Some(slot) = request.extensions().get::<WriteCaller>() {
             *slot.0.lock() = Some(caller);
         }

@@ -216,6 +216,7 @@ fn change_row(env: EnvironmentId, now: Timestamp, event: Event) -> change::Activ
         object_id: Set(event.object_id()),
         before: Set(None),
         after: Set(event.after().map(|v| v.to_string())),
+        signed_by: Set(None),
     }
 }
 

@@ -54,6 +54,7 @@ fn parse(row: change::Model) -> Result<Change> {
         action: row.action,
         before,
         event,
+        signed_by: row.signed_by.map(Into::into),
     })
 }
 

@@ -7,6 +7,7 @@ mod assignments;
 mod bulk;
 mod changes;
 mod convert;
+mod credentials;
 mod entity;
 mod environments;
 mod error;
@@ -18,6 +19,7 @@ mod recover;
 mod resolve;
 mod roles;
 mod snapshot;
+mod user_actions;
 mod write;
 
 use std::time::Duration;
@@ -32,11 +34,13 @@ pub use assignments::{
     AssignmentFilter, AssignmentSelector, AssignmentView, InitialAssignment, NewAssignment,
 };
 pub use changes::ChangeFilter;
+pub use credentials::NewCredential;
 pub use environments::Provisioned;
 pub use error::{UNREACHABLE, errors_total};
 pub use identities::{IdentityFilter, IdentityUpdate, NewIdentity};
 pub use nodes::{DeletedNode, NewNode};
 pub use roles::{NewRole, RoleUpdate};
+pub use user_actions::{Challenge, UserAction};
 
 /// A write's result: the object(s) written, the change-log revision, and the
 /// changes it recorded, so the writing instance can apply them without reading the log.

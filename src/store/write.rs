@@ -83,6 +83,7 @@ impl WriteTx<'_> {
             object_id: Set(event.object_id()),
             before: Set(before.as_ref().map(ToString::to_string)),
             after: Set(event.after().map(|v| v.to_string())),
+            signed_by: Set(self.caller.signed_by.map(|c| c.0)),
         };
         let saved = row
             .insert(&self.txn)
@@ -96,6 +97,7 @@ impl WriteTx<'_> {
             action: action.to_owned(),
             before,
             event,
+            signed_by: self.caller.signed_by,
         });
         Ok(())
     }

@@ -13,4 +13,5 @@ mod identities;
 mod inputs;
 mod nodes;
 mod roles;
+mod signing;
 mod support;

@@ -231,6 +231,7 @@ impl Log {
             action: "Test".into(),
             before: None,
             event,
+            signed_by: None,
         }
     }
 }

@@ -110,7 +110,7 @@ impl EnvIndex {
     /// Applies one change event.
     pub fn apply(&mut self, event: &Event) {
         match event {
-            Event::EnvironmentCreated(_) | Event::ApiKeySaved(_) => {}
+            Event::EnvironmentCreated(_) | Event::ApiKeySaved(_) | Event::CredentialSaved(_) => {}
             Event::RoleSaved(role) => {
                 self.roles.save(role);
             }

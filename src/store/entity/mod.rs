@@ -3,8 +3,11 @@
 pub mod api_key;
 pub mod assignment;
 pub mod change;
+pub mod credential;
 pub mod environment;
+pub mod environment_signing;
 pub mod identity;
 pub mod node;
 pub mod role;
 pub mod role_permission;
+pub mod user_action;

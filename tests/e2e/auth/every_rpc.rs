@@ -1,4 +1,4 @@
-//! One table of every RPC of the six services, each call naming objects of a
+//! One table of every RPC of the seven services, each call naming objects of a
 //! fixture environment. Authentication runs it with bad keys (all refused) and
 //! with the admin key (all reach their handlers); environment isolation runs it
 //! from another environment, where every call naming a fixture object must
@@ -108,7 +108,7 @@ fn invite(
     }
 }
 
-/// Every RPC of the six services, each with well-formed requests; those naming
+/// Every RPC of the seven services, each with well-formed requests; those naming
 /// fixture objects name them in every way a request can (id, name, email,
 /// external id, key; as target, parent, filter, batch item).
 pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
@@ -586,6 +586,63 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
         pb::WatchRequest {
             after_revision: 0,
             ..Default::default()
+        }
+    );
+
+    // ActionSigningService.
+    rpc!(
+        rows,
+        NotFound,
+        c.signing,
+        register_credential,
+        pb::RegisterCredentialRequest {
+            identity: user(),
+            kind: pb::CredentialKind::Ed25519.into(),
+            public_key: ed25519_dalek::SigningKey::from_bytes(&[7; 32])
+                .verifying_key()
+                .to_bytes()
+                .to_vec(),
+            name: "laptop".into(),
+        }
+    );
+    rpc!(
+        rows,
+        NotFound,
+        c.signing,
+        list_credentials,
+        pb::ListCredentialsRequest {
+            identity: user(),
+            ..Default::default()
+        }
+    );
+    rpc!(
+        rows,
+        Answers,
+        c.signing,
+        revoke_credential,
+        pb::RevokeCredentialRequest {
+            credential_id: uuid::Uuid::now_v7().to_string(),
+        }
+    );
+    rpc!(
+        rows,
+        Answers,
+        c.signing,
+        begin_action,
+        pb::BeginActionRequest {
+            method: "/rbacd.v1.RoleService/CreateRole".into(),
+            request_sha256: vec![0; 32],
+        }
+    );
+    rpc!(
+        rows,
+        Answers,
+        c.signing,
+        complete_action,
+        pb::CompleteActionRequest {
+            challenge_id: uuid::Uuid::now_v7().to_string(),
+            credential_id: uuid::Uuid::now_v7().to_string(),
+            signature: vec![0; 64],
         }
     );
     rows

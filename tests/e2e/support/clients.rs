@@ -2,6 +2,7 @@
 //! an API key (or, to test authentication, none).
 
 use rbacd::proto::v1::{
+    action_signing_service_client::ActionSigningServiceClient,
     assignment_service_client::AssignmentServiceClient, audit_service_client::AuditServiceClient,
     authorization_service_client::AuthorizationServiceClient,
     identity_service_client::IdentityServiceClient, node_service_client::NodeServiceClient,
@@ -43,6 +44,7 @@ pub type Nodes = NodeServiceClient<Authed>;
 pub type Assignments = AssignmentServiceClient<Authed>;
 pub type Authz = AuthorizationServiceClient<Authed>;
 pub type Audit = AuditServiceClient<Authed>;
+pub type Signing = ActionSigningServiceClient<Authed>;
 
 /// A client of every rbacd service, all sending the same key (or none).
 #[derive(Clone)]
@@ -53,6 +55,7 @@ pub struct Clients {
     pub assignments: Assignments,
     pub authz: Authz,
     pub audit: Audit,
+    pub signing: Signing,
 }
 
 impl Clients {
@@ -64,6 +67,7 @@ impl Clients {
             nodes: NodeServiceClient::new(ch.clone()),
             assignments: AssignmentServiceClient::new(ch.clone()),
             authz: AuthorizationServiceClient::new(ch.clone()),
+            signing: ActionSigningServiceClient::new(ch.clone()),
             audit: AuditServiceClient::new(ch),
         }
     }

@@ -109,6 +109,10 @@ impl TestServer {
         self.admin.audit.clone()
     }
 
+    pub fn signing(&self) -> super::clients::Signing {
+        self.admin.signing.clone()
+    }
+
     /// Health needs no key.
     pub fn health(&self) -> HealthClient<Channel> {
         HealthClient::new(self.channel.clone())
