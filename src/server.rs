@@ -51,6 +51,7 @@ const SERVICES: &[&str] = &[
     "rbacd.v1.AssignmentService",
     "rbacd.v1.AuthorizationService",
     "rbacd.v1.AuditService",
+    "rbacd.v1.BulkService",
 ];
 
 /// How the service runs, apart from where it listens.
@@ -262,6 +263,12 @@ impl App {
                 AuditApi::new(state.clone()),
                 scoped.clone(),
             ))
+            .add_service(
+                proto::v1::bulk_service_server::BulkServiceServer::with_interceptor(
+                    crate::api::BulkApi::new(state.clone()),
+                    scoped.clone(),
+                ),
+            )
             .add_service(AuthorizationServiceServer::with_interceptor(
                 AuthorizationApi::new(state),
                 scoped.clone(),

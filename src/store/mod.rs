@@ -30,6 +30,7 @@ use crate::domain::{Caller, Change, Result};
 pub use assignments::{
     AssignmentFilter, AssignmentSelector, AssignmentView, InitialAssignment, NewAssignment,
 };
+pub use bulk::{Builtins, EnvironmentExport};
 pub use changes::ChangeFilter;
 pub use environments::Provisioned;
 pub use identities::{IdentityFilter, IdentityUpdate, NewIdentity};
