@@ -6,6 +6,7 @@
 //! denied, 2 on any error (a gRPC status, an unreachable server, bad input).
 
 mod assignments;
+mod bulk;
 mod changes;
 mod check;
 mod connection;
@@ -53,6 +54,8 @@ pub enum ClientCommand {
     Unassign(assignments::UnassignArgs),
     /// Print the change log: every mutation, in revision order; or follow it live.
     Changes(changes::ChangesArgs),
+    #[command(flatten)]
+    Bulk(bulk::BulkCommand),
 }
 
 /// What a client subcommand ended with, short of an error.
@@ -74,6 +77,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Assign(args) => assignments::assign(args).await,
         ClientCommand::Unassign(args) => assignments::unassign(args).await,
         ClientCommand::Changes(args) => changes::run(args).await,
+        ClientCommand::Bulk(command) => bulk::run(command).await,
     };
     match outcome {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
