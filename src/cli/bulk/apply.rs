@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use super::document::{AssignmentDoc, IdentityDoc, NodeDoc, RoleDoc};
+use super::document::{AssignmentDoc, BUILTIN_ADMIN, IdentityDoc, NodeDoc, RoleDoc};
 use super::plan::{Plan, Step, plan};
 use super::{ApplyArgs, fetch, instant, read};
 use crate::cli::connection::ServerChannel;
@@ -23,7 +23,7 @@ pub async fn run(args: ApplyArgs) -> Result<Outcome, Failure> {
     let plan = plan(&current, &desired, args.prune);
     print(&plan);
     if args.yes && !plan.steps.is_empty() {
-        execute(channel, &plan.steps).await?;
+        execute(channel, current.admin_id.clone(), &plan.steps).await?;
         println!("applied {} changes", plan.steps.len());
     } else if !plan.steps.is_empty() {
         println!("dry run: nothing was changed; run with --yes to apply");
@@ -50,14 +50,17 @@ fn print(plan: &Plan) {
 }
 
 struct Clients {
+    /// What `builtin:admin` stands for here.
+    admin_id: String,
     roles: RoleServiceClient<ServerChannel>,
     identities: IdentityServiceClient<ServerChannel>,
     nodes: NodeServiceClient<ServerChannel>,
     assignments: AssignmentServiceClient<ServerChannel>,
 }
 
-async fn execute(channel: ServerChannel, steps: &[Step]) -> Result<(), Failure> {
+async fn execute(channel: ServerChannel, admin_id: String, steps: &[Step]) -> Result<(), Failure> {
     let mut c = Clients {
+        admin_id,
         roles: RoleServiceClient::new(channel.clone()),
         identities: IdentityServiceClient::new(channel.clone()),
         nodes: NodeServiceClient::new(channel.clone()),
@@ -82,7 +85,7 @@ async fn execute(channel: ServerChannel, steps: &[Step]) -> Result<(), Failure> 
         } else {
             c.assignments
                 .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
-                    assignments: batch.iter().map(|a| grant(a)).collect(),
+                    assignments: batch.iter().map(|a| grant(a, &c.admin_id)).collect(),
                     ..Default::default()
                 })
                 .await?;
@@ -126,7 +129,7 @@ async fn one(c: &mut Clients, step: &Step) -> Result<(), Failure> {
         Step::DeleteIdentity(x) => {
             c.identities
                 .delete_identity(pb::DeleteIdentityRequest {
-                    identity: Some(identity_ref(&x.handle())),
+                    identity: Some(identity_ref(&x.handle(), &c.admin_id)),
                     ..Default::default()
                 })
                 .await?;
@@ -154,11 +157,15 @@ async fn one(c: &mut Clients, step: &Step) -> Result<(), Failure> {
         }
         Step::ReplaceAssignment(a) => {
             unassign(c, a).await?;
-            c.assignments.create_assignment(grant(a)).await?;
+            c.assignments
+                .create_assignment(grant(a, &c.admin_id))
+                .await?;
         }
         Step::DeleteAssignment(a) => unassign(c, a).await?,
         Step::CreateAssignment(a) => {
-            c.assignments.create_assignment(grant(a)).await?;
+            c.assignments
+                .create_assignment(grant(a, &c.admin_id))
+                .await?;
         }
     }
     Ok(())
@@ -212,7 +219,8 @@ async fn update_identity(
     current: &IdentityDoc,
     desired: &IdentityDoc,
 ) -> Result<(), Failure> {
-    let reference = || Some(identity_ref(&current.handle()));
+    let named = identity_ref(&current.handle(), &c.admin_id);
+    let reference = || Some(named.clone());
     if current.display_name != desired.display_name || current.external_id != desired.external_id {
         c.identities
             .update_identity(pb::UpdateIdentityRequest {
@@ -243,7 +251,7 @@ async fn update_identity(
 async fn disable(c: &mut Clients, x: &IdentityDoc) -> Result<(), Failure> {
     c.identities
         .disable_identity(pb::DisableIdentityRequest {
-            identity: Some(identity_ref(&x.handle())),
+            identity: Some(identity_ref(&x.handle(), &c.admin_id)),
             ..Default::default()
         })
         .await?;
@@ -264,7 +272,7 @@ async fn move_node(c: &mut Clients, n: &NodeDoc) -> Result<(), Failure> {
 async fn unassign(c: &mut Clients, a: &AssignmentDoc) -> Result<(), Failure> {
     c.assignments
         .delete_assignment(pb::DeleteAssignmentRequest {
-            identity: Some(identity_ref(&a.identity)),
+            identity: Some(identity_ref(&a.identity, &c.admin_id)),
             role: Some(role_by_name(&a.role)),
             node: Some(node_ref(&a.node)),
             ..Default::default()
@@ -273,9 +281,9 @@ async fn unassign(c: &mut Clients, a: &AssignmentDoc) -> Result<(), Failure> {
     Ok(())
 }
 
-fn grant(a: &AssignmentDoc) -> pb::CreateAssignmentRequest {
+fn grant(a: &AssignmentDoc, admin_id: &str) -> pb::CreateAssignmentRequest {
     pb::CreateAssignmentRequest {
-        identity: Some(identity_ref(&a.identity)),
+        identity: Some(identity_ref(&a.identity, admin_id)),
         role: Some(role_by_name(&a.role)),
         node: Some(node_ref(&a.node)),
         effective_from: a.from.as_deref().and_then(|t| instant(t).ok()),
@@ -284,10 +292,13 @@ fn grant(a: &AssignmentDoc) -> pb::CreateAssignmentRequest {
     }
 }
 
-/// An identity handle of a document as a reference.
-pub fn identity_ref(handle: &str) -> pb::IdentityRef {
+/// An identity handle of a document as a reference; `admin_id` is what
+/// `builtin:admin` stands for.
+pub fn identity_ref(handle: &str, admin_id: &str) -> pb::IdentityRef {
     use pb::identity_ref::Ref;
-    let r = if let Some(external) = handle.strip_prefix(EXTERNAL_PREFIX) {
+    let r = if handle == BUILTIN_ADMIN {
+        Ref::Id(admin_id.to_owned())
+    } else if let Some(external) = handle.strip_prefix(EXTERNAL_PREFIX) {
         Ref::ExternalId(external.to_owned())
     } else if uuid::Uuid::try_parse(handle).is_ok() {
         Ref::Id(handle.to_owned())

@@ -14,10 +14,16 @@ use crate::cli::references::EXTERNAL_PREFIX;
 use crate::domain::{ADMINISTRATOR_ROLE, ROOT_NODE_KEY, fold};
 use crate::proto::v1 as pb;
 
+/// How a document names the admin account the environment's creation made.
+pub const BUILTIN_ADMIN: &str = "builtin:admin";
+
 /// A whole environment, as `rbacd export` writes it and `import`/`apply` read it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Document {
+    /// The id of this environment's own admin account (when read from a server).
+    #[serde(skip)]
+    pub admin_id: String,
     #[serde(default)]
     pub roles: Vec<RoleDoc>,
     #[serde(default)]
@@ -108,7 +114,9 @@ fn is_root(key: &String) -> bool {
 impl IdentityDoc {
     /// How assignments name this identity.
     pub fn handle(&self) -> String {
-        if !self.email.is_empty() {
+        if self.builtin {
+            BUILTIN_ADMIN.to_owned()
+        } else if !self.email.is_empty() {
             self.email.clone()
         } else if !self.external_id.is_empty() {
             format!("{EXTERNAL_PREFIX}{}", self.external_id)
@@ -138,7 +146,14 @@ impl Document {
         self.roles.sort_by_key(|r| (fold(&r.name), r.name.clone()));
         self.identities.sort_by_key(IdentityDoc::match_key);
         self.nodes.sort_by(|a, b| a.key.cmp(&b.key));
-        self.assignments.sort();
+        self.assignments.sort_by_key(|a| {
+            (
+                match_key(&a.identity),
+                a.node.clone(),
+                fold(&a.role),
+                a.clone(),
+            )
+        });
     }
 
     /// The YAML text, with a header comment.
@@ -184,8 +199,11 @@ pub fn from_export(messages: Vec<pb::ExportResponse>) -> Document {
     let mut doc = Document::default();
     let mut handles = HashMap::new();
     for i in identities {
+        if i.builtin {
+            doc.admin_id = i.id.clone();
+        }
         let id = IdentityDoc {
-            id: if i.email.is_empty() && i.external_id.is_empty() {
+            id: if i.email.is_empty() && i.external_id.is_empty() && !i.builtin {
                 i.id.clone()
             } else {
                 String::new()

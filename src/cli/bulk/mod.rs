@@ -150,8 +150,14 @@ fn import_messages(doc: &Document) -> Vec<pb::ImportRequest> {
         builtin: r.builtin,
         ..Default::default()
     });
+    // The admin account is named by a label of the stream's own.
+    let admin_label = uuid::Uuid::new_v4().to_string();
     let identities = doc.identities.iter().map(|x| pb::BulkIdentity {
-        id: x.id.clone(),
+        id: if x.builtin {
+            admin_label.clone()
+        } else {
+            x.id.clone()
+        },
         kind: apply::kind(&x.kind).into(),
         status: apply::status(&x.status).into(),
         email: x.email.clone(),
@@ -167,7 +173,7 @@ fn import_messages(doc: &Document) -> Vec<pb::ImportRequest> {
         ..Default::default()
     });
     let assignments = doc.assignments.iter().map(|a| pb::BulkAssignment {
-        identity: Some(apply::identity_ref(&a.identity)),
+        identity: Some(apply::identity_ref(&a.identity, &admin_label)),
         role: Some(super::references::role_by_name(&a.role)),
         node: Some(apply::node_ref(&a.node)),
         effective_from: a.from.as_deref().and_then(|t| instant(t).ok()),

@@ -4,8 +4,8 @@
 use rbacd::proto::v1::{
     assignment_service_client::AssignmentServiceClient, audit_service_client::AuditServiceClient,
     authorization_service_client::AuthorizationServiceClient,
-    identity_service_client::IdentityServiceClient, node_service_client::NodeServiceClient,
-    role_service_client::RoleServiceClient,
+    bulk_service_client::BulkServiceClient, identity_service_client::IdentityServiceClient,
+    node_service_client::NodeServiceClient, role_service_client::RoleServiceClient,
 };
 use tonic::{
     Request, Status,
@@ -43,6 +43,7 @@ pub type Nodes = NodeServiceClient<Authed>;
 pub type Assignments = AssignmentServiceClient<Authed>;
 pub type Authz = AuthorizationServiceClient<Authed>;
 pub type Audit = AuditServiceClient<Authed>;
+pub type Bulk = BulkServiceClient<Authed>;
 
 /// A client of every rbacd service, all sending the same key (or none).
 #[derive(Clone)]
@@ -53,6 +54,7 @@ pub struct Clients {
     pub assignments: Assignments,
     pub authz: Authz,
     pub audit: Audit,
+    pub bulk: Bulk,
 }
 
 impl Clients {
@@ -64,7 +66,8 @@ impl Clients {
             nodes: NodeServiceClient::new(ch.clone()),
             assignments: AssignmentServiceClient::new(ch.clone()),
             authz: AuthorizationServiceClient::new(ch.clone()),
-            audit: AuditServiceClient::new(ch),
+            audit: AuditServiceClient::new(ch.clone()),
+            bulk: BulkServiceClient::new(ch),
         }
     }
 }
