@@ -14,6 +14,7 @@ const PROTOS: &[&str] = &[
     "rbacd/v1/authorization.proto",
     "rbacd/v1/audit.proto",
     "rbacd/v1/signing.proto",
+    "rbacd/v1/bulk.proto",
     "google/rpc/error_details.proto",
 ];
 

@@ -28,8 +28,8 @@ pub use self::{
 use crate::{
     access::{Authenticator, KeyRing, Policy},
     api::{
-        ActionSigningApi, AssignmentApi, AuditApi, AuthorizationApi, IdentityApi, NodeApi, RoleApi,
-        State,
+        ActionSigningApi, AssignmentApi, AuditApi, AuthorizationApi, BulkApi, IdentityApi, NodeApi,
+        RoleApi, State,
     },
     config::HostPort,
     domain::{Error, Result, secret::MIN_SECRET_LEN},
@@ -43,8 +43,8 @@ use crate::{
             assignment_service_server::AssignmentServiceServer,
             audit_service_server::AuditServiceServer,
             authorization_service_server::AuthorizationServiceServer,
-            identity_service_server::IdentityServiceServer, node_service_server::NodeServiceServer,
-            role_service_server::RoleServiceServer,
+            bulk_service_server::BulkServiceServer, identity_service_server::IdentityServiceServer,
+            node_service_server::NodeServiceServer, role_service_server::RoleServiceServer,
         },
     },
     store::{Provisioned, Store},
@@ -303,6 +303,10 @@ impl App {
                 AuditApi::new(state.clone()),
                 scoped.clone(),
             ))
+            .add_service(signed.layer(BulkServiceServer::with_interceptor(
+                BulkApi::new(state.clone()),
+                scoped.clone(),
+            )))
             .add_service(AuthorizationServiceServer::with_interceptor(
                 AuthorizationApi::new(state),
                 scoped.clone(),

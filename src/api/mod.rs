@@ -6,6 +6,7 @@ mod api_keys;
 mod assignments;
 mod audit;
 mod authorization;
+mod bulk;
 mod enums;
 mod grants;
 mod identities;
@@ -35,6 +36,7 @@ use crate::{
 pub use assignments::AssignmentApi;
 pub use audit::AuditApi;
 pub use authorization::AuthorizationApi;
+pub use bulk::BulkApi;
 pub use identities::IdentityApi;
 pub use nodes::NodeApi;
 pub use roles::RoleApi;

@@ -6,6 +6,7 @@
 //! denied, 2 on any error (a gRPC status, an unreachable server, bad input).
 
 mod assignments;
+mod bulk;
 mod changes;
 mod check;
 mod connection;
@@ -58,6 +59,8 @@ pub enum ClientCommand {
     /// Make, list and revoke the keys that sign user actions.
     #[command(subcommand)]
     Credential(credentials::CredentialCommand),
+    #[command(flatten)]
+    Bulk(bulk::BulkCommand),
 }
 
 /// What a client subcommand ended with, short of an error.
@@ -80,6 +83,7 @@ pub async fn run(command: ClientCommand) -> ExitCode {
         ClientCommand::Unassign(args) => assignments::unassign(args).await,
         ClientCommand::Changes(args) => changes::run(args).await,
         ClientCommand::Credential(command) => credentials::run(command).await,
+        ClientCommand::Bulk(command) => bulk::run(command).await,
     };
     match outcome {
         Ok(Outcome::Done) => ExitCode::SUCCESS,

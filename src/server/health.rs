@@ -27,6 +27,7 @@ const STORE_SERVICES: &[&str] = &[
     "rbacd.v1.AssignmentService",
     "rbacd.v1.AuditService",
     "rbacd.v1.ActionSigningService",
+    "rbacd.v1.BulkService",
 ];
 /// The service answered from memory; the overall ("") status follows it,
 /// since an instance that answers checks is worth keeping in rotation.

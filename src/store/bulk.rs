@@ -14,18 +14,19 @@ use super::{
     changes::latest_revision,
     entity::{assignment, change, environment, identity, node, role, role_permission},
     error,
+    write::WriteTx,
 };
 use crate::domain::{
-    Assignment, Caller, Email, EnvironmentId, EnvironmentState, Error, Identity, Node, Result,
-    Role, Timestamp, change::Event,
+    Assignment, Caller, Email, EnvironmentId, EnvironmentState, Error, Identity, IdentityId, Node,
+    Result, Role, Timestamp, change::Event,
 };
 
 /// The action of every change row a bulk load writes.
 const BULK_LOAD_ACTION: &str = "BulkLoad";
 /// Bound values in one INSERT: under SQLite's 32,766 and PostgreSQL's 65,535.
 const VALUES_PER_STATEMENT: usize = 30_000;
-/// Objects per write transaction.
-const OBJECTS_PER_TRANSACTION: usize = 100_000;
+/// Objects inserted (with their change rows) per step of the one transaction.
+const OBJECTS_PER_STEP: usize = 100_000;
 
 /// A slice of objects of one kind.
 #[derive(Clone, Copy)]
@@ -43,8 +44,8 @@ impl Store {
     ///
     /// Every object must belong to `env`; nodes must come parents first, each
     /// under the environment's root or a node loaded before it (the root exists
-    /// already); API keys are not loaded. Objects keep their ids and times. Each
-    /// transaction commits on its own: a failure leaves the batches before it.
+    /// already); API keys are not loaded. Objects keep their ids and times. One
+    /// transaction: a failure leaves nothing.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn bulk_load(
         &self,
@@ -57,42 +58,60 @@ impl Store {
             .await
             .map_err(error::on_query("find the environment"))?
             .ok_or_else(|| Error::NotFound(format!("environment {env} does not exist")))?;
-        let scope = Caller::system(env);
-        let mut revision = None;
-        let mut loaded = 0;
-        for kind in [
-            Batch::Roles(&state.roles),
-            Batch::Identities(&state.identities),
-            Batch::Nodes(&state.nodes),
-            Batch::Assignments(&state.assignments),
-        ] {
-            for batch in kind.chunks(OBJECTS_PER_TRANSACTION) {
-                let tx = self.begin_write(scope).await?;
-                batch.insert(&tx.txn).await?;
-                let changes = batch.events().map(|event| change_row(env, tx.now, event));
-                insert_rows(&tx.txn, changes, "record the changes").await?;
-                revision = Some(latest_revision(&tx.txn).await?);
-                tx.txn
-                    .commit()
-                    .await
-                    .map_err(error::on_query("commit the transaction"))?;
-                loaded += batch.len();
-            }
-        }
+        let tx = self.begin_write(Caller::system(env)).await?;
+        let revision = insert_state(&tx, state, BULK_LOAD_ACTION).await?;
+        tx.txn
+            .commit()
+            .await
+            .map_err(error::on_query("commit the transaction"))?;
         let revision = match revision {
             Some(revision) => revision,
             None => self.latest_revision().await?,
         };
         // The change rows are only in the log: a feed applying this reads them there.
         Ok(Written {
-            value: loaded,
+            value: object_count(state),
             revision,
             changes: Vec::new(),
         })
     }
 }
 
-fn refuse_unloadable(env: EnvironmentId, state: &EnvironmentState) -> Result<()> {
+/// Inserts `state`'s roles, identities, nodes and assignments in `tx`, in that
+/// order, each with its change row recorded as `action` by `tx`'s caller;
+/// returns the last revision written, `None` when `state` is empty.
+pub(super) async fn insert_state(
+    tx: &WriteTx<'_>,
+    state: &EnvironmentState,
+    action: &str,
+) -> Result<Option<u64>> {
+    let env = tx.caller.environment;
+    let actor = tx.caller.actor.identity();
+    let mut revision = None;
+    for kind in [
+        Batch::Roles(&state.roles),
+        Batch::Identities(&state.identities),
+        Batch::Nodes(&state.nodes),
+        Batch::Assignments(&state.assignments),
+    ] {
+        for batch in kind.chunks(OBJECTS_PER_STEP) {
+            batch.insert(&tx.txn).await?;
+            let changes = batch
+                .events()
+                .map(|event| change_row(env, actor, tx.now, action, event));
+            insert_rows(&tx.txn, changes, "record the changes").await?;
+            revision = Some(latest_revision(&tx.txn).await?);
+        }
+    }
+    Ok(revision)
+}
+
+/// How many objects `state` holds (API keys aside).
+pub(super) fn object_count(state: &EnvironmentState) -> usize {
+    state.roles.len() + state.identities.len() + state.nodes.len() + state.assignments.len()
+}
+
+pub(super) fn refuse_unloadable(env: EnvironmentId, state: &EnvironmentState) -> Result<()> {
     let invalid = |field: &str, description: &str| Err(Error::invalid(field, description));
     let foreign = |field: &str| invalid(field, "belongs to another environment");
     if !state.api_keys.is_empty() {
@@ -155,8 +174,9 @@ impl<'a> Batch<'a> {
         match self {
             Self::Roles(roles) => {
                 insert_rows(txn, roles.iter().map(role_row), "store the roles").await?;
-                let permissions = roles.iter().flat_map(permission_rows);
-                insert_rows(txn, permissions, "store the roles' permissions").await
+                // Collected, so the future stays Send (a borrowing iterator would not).
+                let permissions: Vec<_> = roles.iter().flat_map(permission_rows).collect();
+                insert_rows(txn, permissions.into_iter(), "store the roles' permissions").await
             }
             Self::Identities(x) => {
                 insert_rows(txn, x.iter().map(identity_row), "store the identities").await
@@ -169,7 +189,7 @@ impl<'a> Batch<'a> {
     }
 
     /// The event a single create of each object records.
-    fn events(self) -> Box<dyn Iterator<Item = Event> + 'a> {
+    fn events(self) -> Box<dyn Iterator<Item = Event> + Send + 'a> {
         match self {
             Self::Roles(x) => Box::new(x.iter().cloned().map(Event::RoleSaved)),
             Self::Identities(x) => Box::new(x.iter().cloned().map(Event::IdentitySaved)),
@@ -205,13 +225,19 @@ where
     Ok(())
 }
 
-fn change_row(env: EnvironmentId, now: Timestamp, event: Event) -> change::ActiveModel {
+fn change_row(
+    env: EnvironmentId,
+    actor: Option<IdentityId>,
+    now: Timestamp,
+    action: &str,
+    event: Event,
+) -> change::ActiveModel {
     change::ActiveModel {
         revision: NotSet,
         environment_id: Set(env.0),
         at: Set(now.micros()),
-        actor_id: Set(None),
-        action: Set(BULK_LOAD_ACTION.to_owned()),
+        actor_id: Set(actor.map(|a| a.0)),
+        action: Set(action.to_owned()),
         object_kind: Set(event.object_kind().as_str().to_owned()),
         object_id: Set(event.object_id()),
         before: Set(None),
@@ -284,5 +310,10 @@ fn assignment_row(a: &Assignment) -> assignment::ActiveModel {
     }
 }
 
+mod export;
+mod import;
 #[cfg(test)]
 mod tests;
+
+pub use export::EnvironmentExport;
+pub use import::Builtins;

@@ -25,7 +25,7 @@ pub struct Provisioned {
     pub secret: Secret,
 }
 
-const ACTION: &str = "CreateEnvironment";
+pub(super) const ACTION: &str = "CreateEnvironment";
 
 impl Store {
     /// The environment called `name`, if it exists.

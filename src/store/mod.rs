@@ -33,6 +33,7 @@ use crate::domain::{Caller, Change, Result};
 pub use assignments::{
     AssignmentFilter, AssignmentSelector, AssignmentView, InitialAssignment, NewAssignment,
 };
+pub use bulk::{Builtins, EnvironmentExport};
 pub use changes::ChangeFilter;
 pub use credentials::NewCredential;
 pub use environments::Provisioned;

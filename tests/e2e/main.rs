@@ -6,6 +6,7 @@ mod assignments;
 mod audit;
 mod auth;
 mod authorization;
+mod bulk;
 mod cli;
 mod consistency;
 mod deployment;

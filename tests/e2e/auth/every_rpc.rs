@@ -645,5 +645,14 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
             signature: vec![0; 64],
         }
     );
+    // BulkService: both act on the caller's own environment.
+    rpc!(rows, Answers, c.bulk, export, pb::ExportRequest::default());
+    rpc!(
+        rows,
+        Answers,
+        c.bulk,
+        import,
+        tokio_stream::iter(vec![pb::ImportRequest::default()])
+    );
     rows
 }

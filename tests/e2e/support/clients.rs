@@ -5,8 +5,8 @@ use rbacd::proto::v1::{
     action_signing_service_client::ActionSigningServiceClient,
     assignment_service_client::AssignmentServiceClient, audit_service_client::AuditServiceClient,
     authorization_service_client::AuthorizationServiceClient,
-    identity_service_client::IdentityServiceClient, node_service_client::NodeServiceClient,
-    role_service_client::RoleServiceClient,
+    bulk_service_client::BulkServiceClient, identity_service_client::IdentityServiceClient,
+    node_service_client::NodeServiceClient, role_service_client::RoleServiceClient,
 };
 use tonic::{
     Request, Status,
@@ -45,6 +45,7 @@ pub type Assignments = AssignmentServiceClient<Authed>;
 pub type Authz = AuthorizationServiceClient<Authed>;
 pub type Audit = AuditServiceClient<Authed>;
 pub type Signing = ActionSigningServiceClient<Authed>;
+pub type Bulk = BulkServiceClient<Authed>;
 
 /// A client of every rbacd service, all sending the same key (or none).
 #[derive(Clone)]
@@ -56,6 +57,7 @@ pub struct Clients {
     pub authz: Authz,
     pub audit: Audit,
     pub signing: Signing,
+    pub bulk: Bulk,
 }
 
 impl Clients {
@@ -68,7 +70,8 @@ impl Clients {
             assignments: AssignmentServiceClient::new(ch.clone()),
             authz: AuthorizationServiceClient::new(ch.clone()),
             signing: ActionSigningServiceClient::new(ch.clone()),
-            audit: AuditServiceClient::new(ch),
+            audit: AuditServiceClient::new(ch.clone()),
+            bulk: BulkServiceClient::new(ch),
         }
     }
 }

@@ -1,0 +1,145 @@
+//! Importing into an environment that holds only what its creation made, in
+//! one transaction that also checks that it is so.
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use super::{insert_state, refuse_unloadable};
+use crate::domain::{
+    Caller, EnvironmentState, Error, IdentityId, NodeId, Result, RoleId, change::ObjectKind,
+};
+use crate::store::{
+    Store, Written,
+    changes::latest_revision,
+    entity::{assignment, change, identity, node, role},
+    error, guard, resolve,
+};
+
+/// The action of every change row an import writes.
+const IMPORT_ACTION: &str = "Import";
+
+/// What an environment's creation made, which an import refers to instead of creating.
+#[derive(Clone, Copy, Debug)]
+pub struct Builtins {
+    pub root: NodeId,
+    /// The built-in `Administrator` role.
+    pub administrator: RoleId,
+    /// The admin account the creation made, if it still exists.
+    pub admin: Option<IdentityId>,
+    /// Whether that account still holds `Administrator` at the root.
+    pub admin_grant: bool,
+}
+
+impl Store {
+    /// Builds the objects to import with `build` (given what the environment's
+    /// creation made) and inserts them, with a change row each recorded as the
+    /// caller's, in one transaction. FAILED_PRECONDITION when the environment holds
+    /// anything its creation did not make. Returns what was inserted.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn import_environment(
+        &self,
+        caller: Caller,
+        build: impl FnOnce(&Builtins) -> Result<EnvironmentState> + Send,
+    ) -> Result<Written<EnvironmentState>> {
+        let env = caller.environment;
+        let tx = self.begin_write(caller).await?;
+        let builtins = refuse_populated(&tx.txn, env).await?;
+        let state = build(&builtins)?;
+        refuse_unloadable(env, &state)?;
+        let revision = insert_state(&tx, &state, IMPORT_ACTION).await?;
+        let revision = match revision {
+            Some(revision) => revision,
+            None => latest_revision(&tx.txn).await?,
+        };
+        tx.txn
+            .commit()
+            .await
+            .map_err(error::on_query("commit the transaction"))?;
+        // The change rows are only in the log: a feed applying this reads them there.
+        Ok(Written {
+            value: state,
+            revision,
+            changes: Vec::new(),
+        })
+    }
+
+    /// The id of the admin account environment `env`'s creation made, if any.
+    pub(super) async fn creation_admin(
+        &self,
+        env: crate::domain::EnvironmentId,
+    ) -> Result<Option<IdentityId>> {
+        Ok(change::Entity::find()
+            .filter(change::Column::EnvironmentId.eq(env.0))
+            .filter(change::Column::Action.eq(crate::store::environments::ACTION))
+            .filter(change::Column::ObjectKind.eq(ObjectKind::Identity.as_str()))
+            .one(&self.db)
+            .await
+            .map_err(error::on_query("find the environment's admin account"))?
+            .map(|row| IdentityId(row.object_id)))
+    }
+}
+
+/// What the creation made, or FAILED_PRECONDITION when there is more.
+async fn refuse_populated(
+    txn: &sea_orm::DatabaseTransaction,
+    env: crate::domain::EnvironmentId,
+) -> Result<Builtins> {
+    let populated = |what: &str| {
+        Err(Error::FailedPrecondition(format!(
+            "the environment already holds {what}: an import needs an environment holding \
+             only what its creation made (create one with `rbacd environment create`), \
+             or use `rbacd apply` to change a populated one"
+        )))
+    };
+    let roles = role::Entity::find()
+        .filter(role::Column::EnvironmentId.eq(env.0))
+        .limit(2)
+        .all(txn)
+        .await
+        .map_err(error::on_query("count the roles"))?;
+    let administrator = match roles.as_slice() {
+        [only] if guard::is_administrator(only) => RoleId(only.id),
+        [] => {
+            return Err(Error::Internal(
+                "the environment has no Administrator role".into(),
+            ));
+        }
+        _ => return populated("roles besides `Administrator`"),
+    };
+    let nodes = node::Entity::find()
+        .filter(node::Column::EnvironmentId.eq(env.0))
+        .limit(2)
+        .all(txn)
+        .await
+        .map_err(error::on_query("count the nodes"))?;
+    if nodes.len() > 1 {
+        return populated("nodes besides the root");
+    }
+    let identities = identity::Entity::find()
+        .filter(identity::Column::EnvironmentId.eq(env.0))
+        .limit(2)
+        .all(txn)
+        .await
+        .map_err(error::on_query("count the identities"))?;
+    if identities.len() > 1 {
+        return populated("identities besides its admin account");
+    }
+    let root = resolve::root_row(txn, env).await?.id;
+    let assignments = assignment::Entity::find()
+        .filter(assignment::Column::EnvironmentId.eq(env.0))
+        .limit(2)
+        .all(txn)
+        .await
+        .map_err(error::on_query("count the assignments"))?;
+    let builtin_grant = |a: &assignment::Model| {
+        a.role_id == administrator.0 && a.node_id == root && a.effective_to.is_none()
+    };
+    if assignments.len() > 1 || assignments.iter().any(|a| !builtin_grant(a)) {
+        return populated("assignments besides its admin account's `Administrator` grant");
+    }
+    Ok(Builtins {
+        root: NodeId(root),
+        administrator,
+        admin: identities.first().map(|i| IdentityId(i.id)),
+        admin_grant: !assignments.is_empty(),
+    })
+}
