@@ -11,6 +11,7 @@ mod m20261123_000005_create_assignments;
 mod m20261123_000006_create_changes;
 mod m20261123_000007_index_changes_by_object;
 mod m20261123_000008_create_api_keys;
+mod m20261201_000001_create_request_records;
 
 /// Applies rbacd's migrations in order.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_create_changes::Migration),
             Box::new(m20261123_000007_index_changes_by_object::Migration),
             Box::new(m20261123_000008_create_api_keys::Migration),
+            Box::new(m20261201_000001_create_request_records::Migration),
         ]
     }
 }

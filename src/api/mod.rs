@@ -4,9 +4,11 @@
 
 mod api_keys;
 mod assignments;
+mod assignments_bulk;
 mod audit;
 mod authorization;
 mod enums;
+mod idempotency;
 mod identities;
 mod json;
 mod nodes;

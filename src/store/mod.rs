@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod assignments;
+mod assignments_bulk;
 mod bulk;
 mod changes;
 mod convert;
@@ -14,6 +15,7 @@ mod guard;
 mod identities;
 mod nodes;
 mod notify;
+mod request_records;
 mod resolve;
 mod roles;
 mod snapshot;
@@ -30,10 +32,12 @@ use crate::domain::{Caller, Change, Result};
 pub use assignments::{
     AssignmentFilter, AssignmentSelector, AssignmentView, InitialAssignment, NewAssignment,
 };
+pub use assignments_bulk::{AssignmentMatch, RolesSet, WindowUpdate};
 pub use changes::ChangeFilter;
 pub use environments::Provisioned;
 pub use identities::{IdentityFilter, IdentityUpdate, NewIdentity};
 pub use nodes::{DeletedNode, NewNode};
+pub use request_records::{RecordedResponse, RequestKey};
 pub use roles::{NewRole, RoleUpdate};
 
 /// A write's result: the object(s) written, the change-log revision, and the

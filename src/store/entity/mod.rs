@@ -6,5 +6,6 @@ pub mod change;
 pub mod environment;
 pub mod identity;
 pub mod node;
+pub mod request_record;
 pub mod role;
 pub mod role_permission;

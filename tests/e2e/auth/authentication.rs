@@ -85,6 +85,7 @@ async fn every_rpc_needs_a_valid_api_key() {
     server
         .identities()
         .revoke_api_key(pb::RevokeApiKeyRequest {
+            request_id: Default::default(),
             api_key_id: revoked_id,
         })
         .await
@@ -92,6 +93,7 @@ async fn every_rpc_needs_a_valid_api_key() {
     server
         .identities()
         .disable_identity(pb::DisableIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&disabled.id),
         })
         .await

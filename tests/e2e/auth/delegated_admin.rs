@@ -141,6 +141,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_denied(
         assignments
             .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+                request_id: Default::default(),
                 assignments: vec![
                     by_names(&bob, "Wallet_Reader", "payments"),
                     by_names(&bob, "Wallet_Reader", "payments:eu"),
@@ -159,6 +160,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     );
     assignments
         .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+            request_id: Default::default(),
             assignments: vec![
                 by_names(&bob, "Wallet_Reader", "payments"),
                 by_names(&bob, "Wallet_Reader", "payments:eu"),
@@ -172,6 +174,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_denied(
         roles
             .create_role(pb::CreateRoleRequest {
+                request_id: Default::default(),
                 name: "Everything".into(),
                 description: String::new(),
                 permissions: vec!["*".into()],
@@ -195,6 +198,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
         expect_denied(
             roles
                 .delete_role(pb::DeleteRoleRequest {
+                    request_id: Default::default(),
                     role: role_by_id(&role.id),
                     force: true,
                 })
@@ -207,6 +211,8 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_denied(
         identities
             .create_identity(pb::CreateIdentityRequest {
+                assignments: Default::default(),
+                request_id: Default::default(),
                 kind: pb::IdentityKind::ServiceAccount.into(),
                 email: String::new(),
                 external_id: "svc|sneaky".into(),
@@ -219,6 +225,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_denied(
         identities
             .create_api_key(pb::CreateApiKeyRequest {
+                request_id: Default::default(),
                 identity: identity_by_id(&team_admin.id),
                 name: String::new(),
             })
@@ -240,6 +247,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     // Nodes: moved within payments, never out of it, never in from outside.
     nodes
         .move_node(pb::MoveNodeRequest {
+            request_id: Default::default(),
             node: node_by_key("payments:eu:wallet"),
             new_parent: node_by_key("payments"),
         })
@@ -249,6 +257,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_denied(
         nodes
             .move_node(pb::MoveNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("payments:eu:wallet"),
                 new_parent: node_by_key("treasury"),
             })
@@ -259,6 +268,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_denied(
         nodes
             .move_node(pb::MoveNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("payments:eu"),
                 new_parent: node_by_key("root"),
             })
@@ -269,6 +279,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_denied(
         nodes
             .move_node(pb::MoveNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("treasury:vault"),
                 new_parent: node_by_key("payments"),
             })
@@ -279,6 +290,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_denied(
         nodes
             .create_node(pb::CreateNodeRequest {
+                request_id: Default::default(),
                 key: "treasury:new".into(),
                 name: String::new(),
                 kind: String::new(),
@@ -291,6 +303,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_denied(
         nodes
             .delete_node(pb::DeleteNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("treasury"),
                 cascade: true,
             })
