@@ -3,6 +3,8 @@
 mod create;
 mod delete;
 mod list;
+mod replace_and_revoke;
+mod retries;
 
 use std::collections::HashSet;
 
