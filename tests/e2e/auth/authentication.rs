@@ -22,7 +22,7 @@ async fn assert_every_rpc_unauthenticated(
 ) {
     let rows = every_rpc(&server.clients(key), f, home);
     let names: BTreeSet<&str> = rows.iter().map(|row| row.name).collect();
-    assert_eq!(names.len(), 34, "every RPC of the six services");
+    assert_eq!(names.len(), 37, "every RPC of the six services");
     for row in rows {
         let name = row.name;
         let status = row

@@ -112,7 +112,7 @@ async fn an_environment_sees_and_touches_nothing_of_another() {
             refused += 1;
         }
     }
-    assert_eq!(refused, 50, "the table names default's objects in 50 calls");
+    assert_eq!(refused, 53, "the table names default's objects in 53 calls");
     let (mut roles, mut identities, mut authz) =
         (s.roles.clone(), s.identities.clone(), s.authz.clone());
 

@@ -520,6 +520,39 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
             node: node(),
         }
     );
+    rpc!(
+        rows,
+        NotFound,
+        c.assignments,
+        set_roles,
+        pb::SetRolesRequest {
+            identity: user(),
+            node: node(),
+            roles: vec![role().unwrap()],
+            request_id: String::new(),
+        }
+    );
+    rpc!(
+        rows,
+        NotFound,
+        c.assignments,
+        update_assignment,
+        pb::UpdateAssignmentRequest {
+            id: f.assignment.id.clone(),
+            ..Default::default()
+        }
+    );
+    rpc!(
+        rows,
+        NotFound,
+        c.assignments,
+        delete_assignments,
+        pb::DeleteAssignmentsRequest {
+            identity: user(),
+            validate_only: true,
+            ..Default::default()
+        }
+    );
 
     // AuthorizationService: a check of an unknown identity or node is a denial,
     // which the isolation test asserts itself.
