@@ -12,6 +12,7 @@ mod m20261123_000006_create_changes;
 mod m20261123_000007_index_changes_by_object;
 mod m20261123_000008_create_api_keys;
 mod m20261124_000001_user_action_signing;
+mod m20261201_000001_create_request_records;
 
 /// Applies rbacd's migrations in order.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_index_changes_by_object::Migration),
             Box::new(m20261123_000008_create_api_keys::Migration),
             Box::new(m20261124_000001_user_action_signing::Migration),
+            Box::new(m20261201_000001_create_request_records::Migration),
         ]
     }
 }

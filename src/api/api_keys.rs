@@ -29,15 +29,23 @@ pub(super) async fn create(
     let identity = parse::field("identity", parse::identity_ref(req.identity.as_ref()))?;
     let name = parse::field("name", parse::text(&req.name, MAX_NAME_LEN))?;
     state.policy.authorize_key_for(&caller, &identity)?;
-    let written = state
-        .applied(state.store.create_api_key(caller, &identity, name).await?)
+    // A retry answers the key without its secret: secrets are never stored.
+    let reply = state
+        .write_once_redacted(
+            &caller,
+            "CreateApiKey",
+            &req,
+            &req.request_id,
+            state.store.create_api_key(caller, &identity, name),
+            |(key, secret), revision| pb::CreateApiKeyResponse {
+                api_key: Some(render(key)),
+                secret: secret.expose().to_owned(),
+                revision,
+            },
+            |answer| answer.secret.clear(),
+        )
         .await?;
-    let (key, secret) = written.value;
-    Ok(Response::new(pb::CreateApiKeyResponse {
-        api_key: Some(render(&key)),
-        secret: secret.expose().to_owned(),
-        revision: written.revision,
-    }))
+    Ok(Response::new(reply))
 }
 
 pub(super) async fn list(
@@ -72,12 +80,20 @@ pub(super) async fn revoke(
     state
         .policy
         .authorize_at_root(&caller, &builtin::identities_write())?;
-    let id = parse::field("api_key_id", parse::uuid(&request.get_ref().api_key_id))?;
-    let written = state
-        .applied(state.store.revoke_api_key(caller, id.into()).await?)
+    let req = request.into_inner();
+    let id = parse::field("api_key_id", parse::uuid(&req.api_key_id))?;
+    let reply = state
+        .write_once(
+            &caller,
+            "RevokeApiKey",
+            &req,
+            &req.request_id,
+            state.store.revoke_api_key(caller, id.into()),
+            |key, revision| pb::RevokeApiKeyResponse {
+                api_key: Some(render(key)),
+                revision,
+            },
+        )
         .await?;
-    Ok(Response::new(pb::RevokeApiKeyResponse {
-        api_key: Some(render(&written.value)),
-        revision: written.revision,
-    }))
+    Ok(Response::new(reply))
 }

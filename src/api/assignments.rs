@@ -2,9 +2,10 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{State, caller, enums, grants, parse, parse::Violations, render};
+use super::{State, assignments_bulk, caller, enums, grants, parse, parse::Violations, render};
 use crate::domain::{
-    AssignmentId, AssignmentState, Error, MAX_BATCH_ITEMS, NodeRef, PageRequest, Result, builtin,
+    AssignmentId, AssignmentState, Caller, Error, MAX_BATCH_ITEMS, NodeRef, PageRequest, Result,
+    RoleRef, builtin,
 };
 use crate::proto::v1::{self as pb, assignment_service_server::AssignmentService};
 use crate::store::{AssignmentFilter, AssignmentSelector, NewAssignment};
@@ -18,6 +19,19 @@ impl AssignmentApi {
     pub fn new(state: State) -> Self {
         Self { state }
     }
+}
+
+/// Refuses handing out `role` at `node` unless the caller may: every path that
+/// grants a role (create, batch, SetRoles, CreateIdentity and InviteIdentity
+/// with assignments, a window change) goes through here, so the granting rule
+/// has one place to live.
+pub(super) async fn authorize_grant(
+    state: &State,
+    caller: &Caller,
+    role: &RoleRef,
+    node: &NodeRef,
+) -> Result<()> {
+    grants::authorize(state, caller, role, node).await.map(drop)
 }
 
 pub(super) fn new_assignment(
@@ -114,18 +128,26 @@ impl AssignmentService for AssignmentApi {
         request: Request<pb::CreateAssignmentRequest>,
     ) -> Result<Response<pb::CreateAssignmentResponse>, Status> {
         let caller = caller(&request)?;
+        let req = request.into_inner();
         let mut v = Violations::default();
-        let new = new_assignment(&mut v, request.get_ref());
+        let new = new_assignment(&mut v, &req);
         let new = v.finish(new)?;
         grants::authorize(&self.state, &caller, &new.role, &new.node).await?;
-        let written = self
+        let reply = self
             .state
-            .applied(self.state.store.create_assignment(caller, new).await?)
+            .write_once(
+                &caller,
+                "CreateAssignment",
+                &req,
+                &req.request_id,
+                self.state.store.create_assignment(caller, new),
+                |view, revision| pb::CreateAssignmentResponse {
+                    assignment: render::assignments(std::slice::from_ref(view)).pop(),
+                    revision,
+                },
+            )
             .await?;
-        Ok(Response::new(pb::CreateAssignmentResponse {
-            assignment: render::assignments(std::slice::from_ref(&written.value)).pop(),
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
     }
 
     async fn batch_create_assignments(
@@ -133,7 +155,8 @@ impl AssignmentService for AssignmentApi {
         request: Request<pb::BatchCreateAssignmentsRequest>,
     ) -> Result<Response<pb::BatchCreateAssignmentsResponse>, Status> {
         let caller = caller(&request)?;
-        let items = &request.get_ref().assignments;
+        let req = request.into_inner();
+        let items = &req.assignments;
         let mut v = Violations::default();
         if items.is_empty() || items.len() > MAX_BATCH_ITEMS {
             v.add(
@@ -145,25 +168,33 @@ impl AssignmentService for AssignmentApi {
         for (i, item) in items.iter().enumerate().take(MAX_BATCH_ITEMS) {
             let start = v.len();
             let new = new_assignment(&mut v, item);
+            if !item.request_id.is_empty() {
+                v.add(
+                    "request_id",
+                    "give `request_id` on the batch, not on its items",
+                );
+            }
             v.prefix_from(start, &format!("assignments[{i}]"));
             batch.extend(new);
         }
         let batch = v.finish(Some(batch))?;
         let items: Vec<_> = batch.iter().map(|item| (&item.role, &item.node)).collect();
         grants::authorize_each(&self.state, &caller, &items).await?;
-        let written = self
+        let reply = self
             .state
-            .applied(
-                self.state
-                    .store
-                    .batch_create_assignments(caller, batch)
-                    .await?,
+            .write_once(
+                &caller,
+                "BatchCreateAssignments",
+                &req,
+                &req.request_id,
+                self.state.store.batch_create_assignments(caller, batch),
+                |views, revision| pb::BatchCreateAssignmentsResponse {
+                    assignments: render::assignments(views),
+                    revision,
+                },
             )
             .await?;
-        Ok(Response::new(pb::BatchCreateAssignmentsResponse {
-            assignments: render::assignments(&written.value),
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
     }
 
     async fn get_assignment(
@@ -220,7 +251,8 @@ impl AssignmentService for AssignmentApi {
         request: Request<pb::DeleteAssignmentRequest>,
     ) -> Result<Response<pb::DeleteAssignmentResponse>, Status> {
         let caller = caller(&request)?;
-        let selector = selector(request.get_ref())?;
+        let req = request.into_inner();
+        let selector = selector(&req)?;
         let write = builtin::assignments_write();
         match &selector {
             AssignmentSelector::Id(id) => {
@@ -241,13 +273,41 @@ impl AssignmentService for AssignmentApi {
                 self.state.policy.authorize(&caller, &write, node)?;
             }
         }
-        let written = self
+        let reply = self
             .state
-            .applied(self.state.store.delete_assignment(caller, selector).await?)
+            .write_once(
+                &caller,
+                "DeleteAssignment",
+                &req,
+                &req.request_id,
+                self.state.store.delete_assignment(caller, selector),
+                |view, revision| pb::DeleteAssignmentResponse {
+                    assignment: render::assignments(std::slice::from_ref(view)).pop(),
+                    revision,
+                },
+            )
             .await?;
-        Ok(Response::new(pb::DeleteAssignmentResponse {
-            assignment: render::assignments(std::slice::from_ref(&written.value)).pop(),
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
+    }
+
+    async fn set_roles(
+        &self,
+        request: Request<pb::SetRolesRequest>,
+    ) -> Result<Response<pb::SetRolesResponse>, Status> {
+        assignments_bulk::set_roles(&self.state, request).await
+    }
+
+    async fn update_assignment(
+        &self,
+        request: Request<pb::UpdateAssignmentRequest>,
+    ) -> Result<Response<pb::UpdateAssignmentResponse>, Status> {
+        assignments_bulk::update_assignment(&self.state, request).await
+    }
+
+    async fn delete_assignments(
+        &self,
+        request: Request<pb::DeleteAssignmentsRequest>,
+    ) -> Result<Response<pb::DeleteAssignmentsResponse>, Status> {
+        assignments_bulk::delete_assignments(&self.state, request).await
     }
 }

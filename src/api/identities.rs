@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{State, caller, enums, parse, parse::Violations, render};
+use super::{State, assignments::authorize_grant, caller, enums, parse, parse::Violations, render};
 use crate::domain::{
     IdentityKind, IdentityStatus, MAX_BATCH_ITEMS, MAX_NAME_LEN, PageRequest, Result, builtin,
 };
@@ -113,15 +113,29 @@ impl IdentityService for IdentityApi {
             &req.external_id,
             &req.display_name,
         );
-        let new = v.finish(new)?;
-        let written = self
+        let initial = initial_assignments(&mut v, &req.assignments);
+        let (new, initial) = v.finish(new.zip(initial))?;
+        for item in &initial {
+            authorize_grant(&self.state, &caller, &item.role, &item.node).await?;
+        }
+        let reply = self
             .state
-            .applied(self.state.store.create_identity(caller, new).await?)
+            .write_once(
+                &caller,
+                "CreateIdentity",
+                &req,
+                &req.request_id,
+                self.state
+                    .store
+                    .create_identity_with_assignments(caller, new, initial),
+                |(identity, assignments), revision| pb::CreateIdentityResponse {
+                    identity: Some(render::identity(identity)),
+                    assignments: render::assignments(assignments),
+                    revision,
+                },
+            )
             .await?;
-        Ok(Response::new(pb::CreateIdentityResponse {
-            identity: Some(render::identity(&written.value)),
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
     }
 
     async fn invite_identity(
@@ -148,21 +162,22 @@ impl IdentityService for IdentityApi {
             .map(|item| (&item.role, &item.node))
             .collect();
         super::grants::authorize_each(&self.state, &caller, &items).await?;
-        let written = self
+        let reply = self
             .state
-            .applied(
-                self.state
-                    .store
-                    .invite_identity(caller, new, initial)
-                    .await?,
+            .write_once(
+                &caller,
+                "InviteIdentity",
+                &req,
+                &req.request_id,
+                self.state.store.invite_identity(caller, new, initial),
+                |(identity, assignments), revision| pb::InviteIdentityResponse {
+                    identity: Some(render::identity(identity)),
+                    assignments: render::assignments(assignments),
+                    revision,
+                },
             )
             .await?;
-        let (identity, assignments) = written.value;
-        Ok(Response::new(pb::InviteIdentityResponse {
-            identity: Some(render::identity(&identity)),
-            assignments: render::assignments(&assignments),
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
     }
 
     async fn get_identity(
@@ -235,19 +250,23 @@ impl IdentityService for IdentityApi {
             );
         }
         let identity_ref = v.finish(identity_ref)?;
-        let written = self
+        let reply = self
             .state
-            .applied(
+            .write_once(
+                &caller,
+                "UpdateIdentity",
+                &req,
+                &req.request_id,
                 self.state
                     .store
-                    .update_identity(caller, &identity_ref, update)
-                    .await?,
+                    .update_identity(caller, &identity_ref, update),
+                |identity, revision| pb::UpdateIdentityResponse {
+                    identity: Some(render::identity(identity)),
+                    revision,
+                },
             )
             .await?;
-        Ok(Response::new(pb::UpdateIdentityResponse {
-            identity: Some(render::identity(&written.value)),
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
     }
 
     async fn activate_identity(
@@ -258,20 +277,23 @@ impl IdentityService for IdentityApi {
         self.state
             .policy
             .authorize_at_root(&caller, &builtin::identities_write())?;
-        let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
-        let written = self
+        let req = request.into_inner();
+        let identity_ref = identity_ref(req.identity.as_ref())?;
+        let reply = self
             .state
-            .applied(
-                self.state
-                    .store
-                    .activate_identity(caller, &identity_ref)
-                    .await?,
+            .write_once(
+                &caller,
+                "ActivateIdentity",
+                &req,
+                &req.request_id,
+                self.state.store.activate_identity(caller, &identity_ref),
+                |identity, revision| pb::ActivateIdentityResponse {
+                    identity: Some(render::identity(identity)),
+                    revision,
+                },
             )
             .await?;
-        Ok(Response::new(pb::ActivateIdentityResponse {
-            identity: Some(render::identity(&written.value)),
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
     }
 
     async fn disable_identity(
@@ -282,20 +304,23 @@ impl IdentityService for IdentityApi {
         self.state
             .policy
             .authorize_at_root(&caller, &builtin::identities_write())?;
-        let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
-        let written = self
+        let req = request.into_inner();
+        let identity_ref = identity_ref(req.identity.as_ref())?;
+        let reply = self
             .state
-            .applied(
-                self.state
-                    .store
-                    .disable_identity(caller, &identity_ref)
-                    .await?,
+            .write_once(
+                &caller,
+                "DisableIdentity",
+                &req,
+                &req.request_id,
+                self.state.store.disable_identity(caller, &identity_ref),
+                |identity, revision| pb::DisableIdentityResponse {
+                    identity: Some(render::identity(identity)),
+                    revision,
+                },
             )
             .await?;
-        Ok(Response::new(pb::DisableIdentityResponse {
-            identity: Some(render::identity(&written.value)),
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
     }
 
     async fn delete_identity(
@@ -306,22 +331,24 @@ impl IdentityService for IdentityApi {
         self.state
             .policy
             .authorize_at_root(&caller, &builtin::identities_write())?;
-        let identity_ref = identity_ref(request.get_ref().identity.as_ref())?;
-        let written = self
+        let req = request.into_inner();
+        let identity_ref = identity_ref(req.identity.as_ref())?;
+        let reply = self
             .state
-            .applied(
-                self.state
-                    .store
-                    .delete_identity(caller, &identity_ref)
-                    .await?,
+            .write_once(
+                &caller,
+                "DeleteIdentity",
+                &req,
+                &req.request_id,
+                self.state.store.delete_identity(caller, &identity_ref),
+                |(identity, deleted_assignments), revision| pb::DeleteIdentityResponse {
+                    identity: Some(render::identity(identity)),
+                    deleted_assignments: *deleted_assignments,
+                    revision,
+                },
             )
             .await?;
-        let (identity, deleted_assignments) = written.value;
-        Ok(Response::new(pb::DeleteIdentityResponse {
-            identity: Some(render::identity(&identity)),
-            deleted_assignments,
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
     }
 
     async fn create_api_key(

@@ -4,11 +4,13 @@
 
 mod api_keys;
 mod assignments;
+mod assignments_bulk;
 mod audit;
 mod authorization;
 mod bulk;
 mod enums;
 mod grants;
+mod idempotency;
 mod identities;
 mod json;
 mod nodes;

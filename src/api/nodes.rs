@@ -51,14 +51,21 @@ impl NodeService for NodeApi {
         self.state
             .policy
             .authorize(&caller, &builtin::nodes_write(), &parent)?;
-        let written = self
+        let reply = self
             .state
-            .applied(self.state.store.create_node(caller, new).await?)
+            .write_once(
+                &caller,
+                "CreateNode",
+                &req,
+                &req.request_id,
+                self.state.store.create_node(caller, new),
+                |node, revision| pb::CreateNodeResponse {
+                    node: Some(render::node(node)),
+                    revision,
+                },
+            )
             .await?;
-        Ok(Response::new(pb::CreateNodeResponse {
-            node: Some(render::node(&written.value)),
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
     }
 
     async fn get_node(
@@ -108,7 +115,7 @@ impl NodeService for NodeApi {
         request: Request<pb::MoveNodeRequest>,
     ) -> Result<Response<pb::MoveNodeResponse>, Status> {
         let caller = caller(&request)?;
-        let req = request.get_ref();
+        let req = request.into_inner();
         let mut v = Violations::default();
         let node = v.check("node", parse::node_ref(req.node.as_ref()));
         let new_parent = v.check("new_parent", parse::node_ref(req.new_parent.as_ref()));
@@ -119,19 +126,21 @@ impl NodeService for NodeApi {
         self.state
             .policy
             .authorize(&caller, &builtin::nodes_write(), &new_parent)?;
-        let written = self
+        let reply = self
             .state
-            .applied(
-                self.state
-                    .store
-                    .move_node(caller, &node, &new_parent)
-                    .await?,
+            .write_once(
+                &caller,
+                "MoveNode",
+                &req,
+                &req.request_id,
+                self.state.store.move_node(caller, &node, &new_parent),
+                |node, revision| pb::MoveNodeResponse {
+                    node: Some(render::node(node)),
+                    revision,
+                },
             )
             .await?;
-        Ok(Response::new(pb::MoveNodeResponse {
-            node: Some(render::node(&written.value)),
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
     }
 
     async fn delete_node(
@@ -139,26 +148,27 @@ impl NodeService for NodeApi {
         request: Request<pb::DeleteNodeRequest>,
     ) -> Result<Response<pb::DeleteNodeResponse>, Status> {
         let caller = caller(&request)?;
-        let req = request.get_ref();
+        let req = request.into_inner();
         let node_ref = node_ref("node", req.node.as_ref())?;
         self.state
             .policy
             .authorize(&caller, &builtin::nodes_write(), &node_ref)?;
-        let written = self
+        let reply = self
             .state
-            .applied(
-                self.state
-                    .store
-                    .delete_node(caller, &node_ref, req.cascade)
-                    .await?,
+            .write_once(
+                &caller,
+                "DeleteNode",
+                &req,
+                &req.request_id,
+                self.state.store.delete_node(caller, &node_ref, req.cascade),
+                |deleted, revision| pb::DeleteNodeResponse {
+                    node: Some(render::node(&deleted.node)),
+                    deleted_nodes: deleted.nodes,
+                    deleted_assignments: deleted.assignments,
+                    revision,
+                },
             )
             .await?;
-        let deleted = written.value;
-        Ok(Response::new(pb::DeleteNodeResponse {
-            node: Some(render::node(&deleted.node)),
-            deleted_nodes: deleted.nodes,
-            deleted_assignments: deleted.assignments,
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
     }
 }

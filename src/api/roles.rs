@@ -93,18 +93,26 @@ impl RoleService for RoleApi {
         self.state
             .policy
             .authorize_at_root(&caller, &builtin::roles_write())?;
-        let new = parse_create(request.get_ref())?;
+        let req = request.into_inner();
+        let new = parse_create(&req)?;
         self.state
             .policy
             .authorize_role_write(&caller, &new.permissions)?;
-        let written = self
+        let reply = self
             .state
-            .applied(self.state.store.create_role(caller, new).await?)
+            .write_once(
+                &caller,
+                "CreateRole",
+                &req,
+                &req.request_id,
+                self.state.store.create_role(caller, new),
+                |role, revision| pb::CreateRoleResponse {
+                    role: Some(render::role(role)),
+                    revision,
+                },
+            )
             .await?;
-        Ok(Response::new(pb::CreateRoleResponse {
-            role: Some(render::role(&written.value)),
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
     }
 
     async fn get_role(
@@ -163,19 +171,21 @@ impl RoleService for RoleApi {
                 .policy
                 .authorize_role_write(&caller, permissions)?;
         }
-        let written = self
+        let reply = self
             .state
-            .applied(
-                self.state
-                    .store
-                    .update_role(caller, &role_ref, update)
-                    .await?,
+            .write_once(
+                &caller,
+                "UpdateRole",
+                &req,
+                &req.request_id,
+                self.state.store.update_role(caller, &role_ref, update),
+                |role, revision| pb::UpdateRoleResponse {
+                    role: Some(render::role(role)),
+                    revision,
+                },
             )
             .await?;
-        Ok(Response::new(pb::UpdateRoleResponse {
-            role: Some(render::role(&written.value)),
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
     }
 
     async fn delete_role(
@@ -188,20 +198,21 @@ impl RoleService for RoleApi {
             .authorize_at_root(&caller, &builtin::roles_write())?;
         let req = request.into_inner();
         let role_ref = parse::field("role", parse::role_ref(req.role.as_ref()))?;
-        let written = self
+        let reply = self
             .state
-            .applied(
-                self.state
-                    .store
-                    .delete_role(caller, &role_ref, req.force)
-                    .await?,
+            .write_once(
+                &caller,
+                "DeleteRole",
+                &req,
+                &req.request_id,
+                self.state.store.delete_role(caller, &role_ref, req.force),
+                |(role, deleted_assignments), revision| pb::DeleteRoleResponse {
+                    role: Some(render::role(role)),
+                    deleted_assignments: *deleted_assignments,
+                    revision,
+                },
             )
             .await?;
-        let (role, deleted_assignments) = written.value;
-        Ok(Response::new(pb::DeleteRoleResponse {
-            role: Some(render::role(&role)),
-            deleted_assignments,
-            revision: written.revision,
-        }))
+        Ok(Response::new(reply))
     }
 }

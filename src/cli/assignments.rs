@@ -59,6 +59,7 @@ pub async fn assign(args: AssignArgs) -> Result<Outcome, Failure> {
     let mut client = AssignmentServiceClient::new(args.connection.connect().await?);
     let response = client
         .create_assignment(pb::CreateAssignmentRequest {
+            request_id: Default::default(),
             identity: Some(args.identity),
             role: Some(references::role_by_name(&args.role)),
             node: Some(args.node),
@@ -80,6 +81,7 @@ pub async fn unassign(args: UnassignArgs) -> Result<Outcome, Failure> {
     let mut client = AssignmentServiceClient::new(args.connection.connect().await?);
     let response = client
         .delete_assignment(pb::DeleteAssignmentRequest {
+            request_id: Default::default(),
             id: args.id.unwrap_or_default(),
             identity: args.identity,
             role: args.role.as_deref().map(references::role_by_name),

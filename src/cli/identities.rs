@@ -98,6 +98,7 @@ async fn invite(args: InviteArgs) -> Result<Outcome, Failure> {
     let mut client = IdentityServiceClient::new(args.connection.connect().await?);
     let response = client
         .invite_identity(pb::InviteIdentityRequest {
+            request_id: Default::default(),
             kind: kind.into(),
             email: args.email,
             external_id: args.external_id,

@@ -56,6 +56,7 @@ async fn create(args: CreateNodeArgs) -> Result<Outcome, Failure> {
     let mut client = NodeServiceClient::new(args.connection.connect().await?);
     let response = client
         .create_node(pb::CreateNodeRequest {
+            request_id: Default::default(),
             key: args.key,
             name: args.name,
             kind: args.kind,

@@ -50,6 +50,7 @@ async fn create(args: CreateRoleArgs) -> Result<Outcome, Failure> {
     let mut client = RoleServiceClient::new(args.connection.connect().await?);
     let response = client
         .create_role(pb::CreateRoleRequest {
+            request_id: Default::default(),
             name: args.name,
             description: args.description,
             permissions: args.permissions,

@@ -24,6 +24,8 @@ pub enum Event {
     NodeDeleted(NodeId),
     AssignmentCreated(Assignment),
     AssignmentDeleted(AssignmentId),
+    /// An assignment's window changed; its id, identity, role and node did not.
+    AssignmentUpdated(Assignment),
     /// An API key was created or revoked.
     ApiKeySaved(ApiKey),
     /// A signing credential was registered or revoked.
@@ -80,7 +82,9 @@ impl Event {
             Self::RoleSaved(_) | Self::RoleDeleted(_) => ObjectKind::Role,
             Self::IdentitySaved(_) | Self::IdentityDeleted(_) => ObjectKind::Identity,
             Self::NodeSaved(_) | Self::NodeDeleted(_) => ObjectKind::Node,
-            Self::AssignmentCreated(_) | Self::AssignmentDeleted(_) => ObjectKind::Assignment,
+            Self::AssignmentCreated(_)
+            | Self::AssignmentDeleted(_)
+            | Self::AssignmentUpdated(_) => ObjectKind::Assignment,
             Self::ApiKeySaved(_) => ObjectKind::ApiKey,
             Self::CredentialSaved(_) => ObjectKind::Credential,
         }
@@ -98,6 +102,7 @@ impl Event {
             Self::NodeDeleted(id) => id.0,
             Self::AssignmentCreated(a) => a.id.0,
             Self::AssignmentDeleted(id) => id.0,
+            Self::AssignmentUpdated(a) => a.id.0,
             Self::ApiKeySaved(k) => k.id.0,
             Self::CredentialSaved(c) => c.id.0,
         }
@@ -110,7 +115,7 @@ impl Event {
             Self::RoleSaved(r) => serde_json::to_value(r),
             Self::IdentitySaved(i) => serde_json::to_value(i),
             Self::NodeSaved(n) => serde_json::to_value(n),
-            Self::AssignmentCreated(a) => serde_json::to_value(a),
+            Self::AssignmentCreated(a) | Self::AssignmentUpdated(a) => serde_json::to_value(a),
             Self::ApiKeySaved(k) => serde_json::to_value(k),
             Self::CredentialSaved(c) => serde_json::to_value(c),
             Self::RoleDeleted(_)
@@ -121,10 +126,12 @@ impl Event {
         value.ok()
     }
 
-    /// Rebuilds the event from a stored change: its kind, object id and after-image.
+    /// Rebuilds the event from a stored change: its kind, object id, whether
+    /// it has a before-image, and its after-image.
     pub fn from_stored(
         kind: ObjectKind,
         object_id: Uuid,
+        had_before: bool,
         after: Option<serde_json::Value>,
     ) -> Result<Self, serde_json::Error> {
         use serde_json::from_value;
@@ -141,6 +148,9 @@ impl Event {
             (ObjectKind::Identity, None) => Self::IdentityDeleted(object_id.into()),
             (ObjectKind::Node, Some(v)) => Self::NodeSaved(from_value(v)?),
             (ObjectKind::Node, None) => Self::NodeDeleted(object_id.into()),
+            (ObjectKind::Assignment, Some(v)) if had_before => {
+                Self::AssignmentUpdated(from_value(v)?)
+            }
             (ObjectKind::Assignment, Some(v)) => Self::AssignmentCreated(from_value(v)?),
             (ObjectKind::Assignment, None) => Self::AssignmentDeleted(object_id.into()),
             (ObjectKind::ApiKey, Some(v)) => Self::ApiKeySaved(from_value(v)?),

@@ -171,7 +171,7 @@ pub(super) async fn delete_rows(
 }
 
 /// Adds role names and node keys to assignment rows.
-async fn views(
+pub(super) async fn views(
     conn: &impl ConnectionTrait,
     rows: Vec<assignment::Model>,
     inherited_unless_on: Option<uuid::Uuid>,

@@ -44,8 +44,8 @@ fn parse(row: change::Model) -> Result<Change> {
     };
     let before = json(&row.before)?;
     let after = json(&row.after)?;
-    let event =
-        Event::from_stored(kind, row.object_id, after).map_err(|_| damaged("after-image"))?;
+    let event = Event::from_stored(kind, row.object_id, before.is_some(), after)
+        .map_err(|_| damaged("after-image"))?;
     Ok(Change {
         revision: row.revision as u64,
         environment_id: row.environment_id.into(),

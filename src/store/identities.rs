@@ -112,6 +112,24 @@ pub(super) async fn insert(
     Ok(identity)
 }
 
+/// Creates an identity and its initial assignments inside `tx`.
+async fn insert_with_assignments(
+    tx: &mut WriteTx<'_>,
+    new: NewIdentity,
+    status: IdentityStatus,
+    initial: Vec<InitialAssignment>,
+    action: &str,
+) -> Result<(Identity, Vec<assignments::AssignmentView>)> {
+    let identity = insert(tx, new, status, action).await?;
+    let mut created = Vec::with_capacity(initial.len());
+    for (i, item) in initial.into_iter().enumerate() {
+        let item = item.for_identity(IdentityRef::Id(identity.id));
+        let label = format!("assignments[{i}]");
+        created.push(assignments::insert(tx, &item, action, &label).await?);
+    }
+    Ok((identity, created))
+}
+
 impl Store {
     /// Creates an ACTIVE identity.
     #[tracing::instrument(skip_all, err(level = "debug"))]
@@ -125,6 +143,26 @@ impl Store {
         tx.commit(identity).await
     }
 
+    /// Creates an ACTIVE identity and its initial assignments, all or nothing.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn create_identity_with_assignments(
+        &self,
+        caller: Caller,
+        new: NewIdentity,
+        initial: Vec<InitialAssignment>,
+    ) -> Result<Written<(Identity, Vec<assignments::AssignmentView>)>> {
+        let mut tx = self.begin_write(caller).await?;
+        let created = insert_with_assignments(
+            &mut tx,
+            new,
+            IdentityStatus::Active,
+            initial,
+            "CreateIdentity",
+        )
+        .await?;
+        tx.commit(created).await
+    }
+
     /// Creates an INVITED identity and its initial assignments, all or nothing.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn invite_identity(
@@ -134,14 +172,15 @@ impl Store {
         initial: Vec<InitialAssignment>,
     ) -> Result<Written<(Identity, Vec<assignments::AssignmentView>)>> {
         let mut tx = self.begin_write(caller).await?;
-        let identity = insert(&mut tx, new, IdentityStatus::Invited, "InviteIdentity").await?;
-        let mut created = Vec::with_capacity(initial.len());
-        for (i, item) in initial.into_iter().enumerate() {
-            let item = item.for_identity(IdentityRef::Id(identity.id));
-            let label = format!("assignments[{i}]");
-            created.push(assignments::insert(&mut tx, &item, "InviteIdentity", &label).await?);
-        }
-        tx.commit((identity, created)).await
+        let created = insert_with_assignments(
+            &mut tx,
+            new,
+            IdentityStatus::Invited,
+            initial,
+            "InviteIdentity",
+        )
+        .await?;
+        tx.commit(created).await
     }
 
     /// Returns one identity.

@@ -4,6 +4,7 @@
 
 mod api_keys;
 mod assignments;
+mod assignments_bulk;
 mod bulk;
 mod changes;
 mod convert;
@@ -16,6 +17,7 @@ mod identities;
 mod nodes;
 mod notify;
 mod recover;
+mod request_records;
 mod resolve;
 mod roles;
 mod snapshot;
@@ -33,6 +35,7 @@ use crate::domain::{Caller, Change, Result};
 pub use assignments::{
     AssignmentFilter, AssignmentSelector, AssignmentView, InitialAssignment, NewAssignment,
 };
+pub use assignments_bulk::{AssignmentMatch, RolesSet, WindowUpdate};
 pub use bulk::{Builtins, EnvironmentExport};
 pub use changes::ChangeFilter;
 pub use credentials::NewCredential;
@@ -40,6 +43,7 @@ pub use environments::Provisioned;
 pub use error::{UNREACHABLE, errors_total};
 pub use identities::{IdentityFilter, IdentityUpdate, NewIdentity};
 pub use nodes::{DeletedNode, NewNode};
+pub use request_records::{RecordedResponse, RequestKey};
 pub use roles::{NewRole, RoleUpdate};
 pub use user_actions::{Challenge, UserAction};
 

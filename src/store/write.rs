@@ -103,12 +103,13 @@ impl WriteTx<'_> {
     }
 
     /// Commits; the result carries `value` and the changes recorded.
-    pub async fn commit<T>(self, value: T) -> Result<Written<T>> {
+    pub async fn commit<T: 'static>(self, value: T) -> Result<Written<T>> {
         let revision = self
             .changes
             .last()
             .map(|c| c.revision)
             .ok_or_else(|| Error::Internal("a write recorded no change".into()))?;
+        super::request_records::save_pending(&self.txn, self.now, &value, revision).await?;
         self.txn
             .commit()
             .await
@@ -117,6 +118,27 @@ impl WriteTx<'_> {
             value,
             revision,
             changes: self.changes,
+        })
+    }
+}
+
+impl WriteTx<'_> {
+    /// [`WriteTx::commit`], for a write that may find nothing to change: then
+    /// its revision is the latest one.
+    pub async fn commit_even_if_unchanged<T: 'static>(self, value: T) -> Result<Written<T>> {
+        if !self.changes.is_empty() {
+            return self.commit(value).await;
+        }
+        let revision = super::changes::latest_revision(&self.txn).await?;
+        super::request_records::save_pending(&self.txn, self.now, &value, revision).await?;
+        self.txn
+            .commit()
+            .await
+            .map_err(error::on_query("commit the transaction"))?;
+        Ok(Written {
+            value,
+            revision,
+            changes: Vec::new(),
         })
     }
 }

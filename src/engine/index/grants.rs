@@ -170,6 +170,14 @@ impl AssignmentTable {
         }
     }
 
+    /// Frees window `old` (unless `ALWAYS`) and stores `new`; returns its index.
+    pub fn replace_window(&mut self, old: u32, new: Window) -> u32 {
+        if old != ALWAYS && (old as usize) < self.windows.len() {
+            self.free_windows.push(old);
+        }
+        self.add_window(new)
+    }
+
     /// Frees the slot of the assignment `id`, and its window.
     pub fn remove(&mut self, slot: u32, id: &AssignmentId, window: u32) {
         if self.get(slot).is_none() {

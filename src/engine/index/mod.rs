@@ -128,6 +128,7 @@ impl EnvIndex {
                 }
             }
             Event::AssignmentCreated(a) => self.create_assignment(a),
+            Event::AssignmentUpdated(a) => self.update_window(a),
             Event::AssignmentDeleted(id) => {
                 if let Some(slot) = self.assignments.slot_of(id, &self.identities) {
                     self.delete_assignment(slot);
@@ -166,6 +167,24 @@ impl EnvIndex {
         }
         let pos = self.nodes.push_assignment(node, slot);
         self.assignments.set_node_pos(slot, pos);
+    }
+
+    /// Gives an assignment its new window; unknown ids are ignored.
+    fn update_window(&mut self, a: &Assignment) {
+        let Some(slot) = self.assignments.slot_of(&a.id, &self.identities) else {
+            return;
+        };
+        let Some(owner) = self.assignments.get(slot).map(|s| s.identity) else {
+            return;
+        };
+        let Some(row) = self.identities.row_mut(owner) else {
+            return;
+        };
+        let Some(grant) = row.grants.iter_mut().find(|g| g.assignment == slot) else {
+            return;
+        };
+        let window = Window::new(a.effective_from, a.effective_to);
+        grant.window = self.assignments.replace_window(grant.window, window);
     }
 
     fn delete_assignment(&mut self, slot: u32) {

@@ -8,6 +8,7 @@ pub mod environment;
 pub mod environment_signing;
 pub mod identity;
 pub mod node;
+pub mod request_record;
 pub mod role;
 pub mod role_permission;
 pub mod user_action;

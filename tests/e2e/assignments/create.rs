@@ -10,6 +10,8 @@ async fn create_and_get_assignment() {
     let jane = server
         .identities()
         .create_identity(pb::CreateIdentityRequest {
+            assignments: Default::default(),
+            request_id: Default::default(),
             kind: pb::IdentityKind::User.into(),
             email: "jane@example.co".into(),
             external_id: "auth0|jane".into(),
@@ -46,6 +48,7 @@ async fn create_and_get_assignment() {
     let (from, to) = (at(1_700_000_000, 123_456), at(4_000_000_000, 1));
     let windowed = assignments
         .create_assignment(pb::CreateAssignmentRequest {
+            request_id: Default::default(),
             identity: identity_by_external_id("auth0|jane"),
             role: role_by_id(&role.id),
             node: node_by_id(&wallet.id),
@@ -277,7 +280,10 @@ async fn batch_create_is_all_or_nothing() {
         },
     ];
     let created = assignments
-        .batch_create_assignments(pb::BatchCreateAssignmentsRequest { assignments: items })
+        .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+            request_id: Default::default(),
+            assignments: items,
+        })
         .await
         .expect("batch")
         .into_inner();
@@ -313,6 +319,7 @@ async fn batch_create_is_all_or_nothing() {
     let status = expect_code(
         assignments
             .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+                request_id: Default::default(),
                 assignments: vec![
                     assignment_request(&jane, &writer, &docs),
                     assignment_request(&jane, &reader, &docs),
@@ -330,6 +337,7 @@ async fn batch_create_is_all_or_nothing() {
     expect_code(
         assignments
             .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+                request_id: Default::default(),
                 assignments: vec![
                     assignment_request(&jane, &writer, &wiki),
                     by_names("jane@example.co", "WRITER", "wiki"),
@@ -342,6 +350,7 @@ async fn batch_create_is_all_or_nothing() {
     let status = expect_not_found(
         assignments
             .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+                request_id: Default::default(),
                 assignments: vec![
                     assignment_request(&jane, &writer, &docs),
                     by_names("jane@example.co", "No_Such_Role", "docs"),
@@ -359,6 +368,7 @@ async fn batch_create_is_all_or_nothing() {
     expect_invalid(
         assignments
             .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+                request_id: Default::default(),
                 assignments: vec![
                     assignment_request(&jane, &writer, &docs),
                     pb::CreateAssignmentRequest {
@@ -378,6 +388,7 @@ async fn batch_create_is_all_or_nothing() {
     let status = expect_invalid(
         assignments
             .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+                request_id: Default::default(),
                 assignments: vec![
                     assignment_request(&jane, &writer, &docs),
                     pb::CreateAssignmentRequest {
@@ -398,6 +409,7 @@ async fn batch_create_is_all_or_nothing() {
     expect_invalid(
         assignments
             .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+                request_id: Default::default(),
                 assignments: vec![],
             })
             .await,
@@ -406,6 +418,7 @@ async fn batch_create_is_all_or_nothing() {
     let status = expect_invalid(
         assignments
             .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+                request_id: Default::default(),
                 assignments: (0..1001)
                     .map(|_| assignment_request(&jane, &writer, &docs))
                     .collect(),
@@ -419,6 +432,7 @@ async fn batch_create_is_all_or_nothing() {
     // The items refused above were not created, so they can be now.
     assignments
         .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+            request_id: Default::default(),
             assignments: vec![
                 assignment_request(&jane, &writer, &docs),
                 assignment_request(&jane, &writer, &wiki),
@@ -451,6 +465,7 @@ async fn a_batch_of_1000_is_accepted() {
     let created = server
         .assignments()
         .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+            request_id: Default::default(),
             assignments: batch.clone(),
         })
         .await

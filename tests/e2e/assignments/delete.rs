@@ -43,6 +43,7 @@ async fn delete_assignment_by_id_or_triple() {
 
     let second = assignments
         .delete_assignment(pb::DeleteAssignmentRequest {
+            request_id: Default::default(),
             id: String::new(),
             identity: identity_by_email("Jane@Example.co"),
             role: role_by_name("READER"),
@@ -68,6 +69,7 @@ async fn delete_assignment_by_id_or_triple() {
     let status = expect_code(
         assignments
             .delete_assignment(pb::DeleteAssignmentRequest {
+                request_id: Default::default(),
                 id: String::new(),
                 identity: identity_by_id(&jane.id),
                 role: role_by_id(&role.id),
@@ -81,6 +83,7 @@ async fn delete_assignment_by_id_or_triple() {
     expect_not_found(
         assignments
             .delete_assignment(pb::DeleteAssignmentRequest {
+                request_id: Default::default(),
                 id: String::new(),
                 identity: identity_by_id(&jane.id),
                 role: role_by_name("No_Such_Role"),
@@ -111,6 +114,7 @@ async fn delete_assignment_by_id_or_triple() {
     expect_code(
         assignments
             .delete_assignment(pb::DeleteAssignmentRequest {
+                request_id: Default::default(),
                 id: uuid::Uuid::new_v4().to_string(),
                 identity: identity_by_id(&jane.id),
                 role: role_by_id(&role.id),
@@ -122,6 +126,7 @@ async fn delete_assignment_by_id_or_triple() {
     expect_invalid(
         assignments
             .delete_assignment(pb::DeleteAssignmentRequest {
+                request_id: Default::default(),
                 id: String::new(),
                 identity: identity_by_id(&jane.id),
                 role: role_by_id(&role.id),
@@ -133,6 +138,7 @@ async fn delete_assignment_by_id_or_triple() {
     expect_invalid(
         assignments
             .delete_assignment(pb::DeleteAssignmentRequest {
+                request_id: Default::default(),
                 id: String::new(),
                 identity: None,
                 role: role_by_id(&role.id),

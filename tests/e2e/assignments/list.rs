@@ -233,7 +233,10 @@ async fn list_assignments_pages_to_exhaustion() {
     };
     let created = server
         .assignments()
-        .batch_create_assignments(pb::BatchCreateAssignmentsRequest { assignments: batch })
+        .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+            request_id: Default::default(),
+            assignments: batch,
+        })
         .await
         .unwrap()
         .into_inner();
@@ -343,6 +346,7 @@ async fn list_assignments_includes_inherited_ones() {
     server
         .nodes()
         .move_node(pb::MoveNodeRequest {
+            request_id: Default::default(),
             node: node_by_key("team"),
             new_parent: node_by_key("elsewhere"),
         })

@@ -3,6 +3,8 @@
 mod create;
 mod delete;
 mod list;
+mod replace_and_revoke;
+mod retries;
 
 use std::collections::HashSet;
 
@@ -13,6 +15,7 @@ use tonic::Code;
 /// A request naming everything by its human handle.
 fn by_names(email: &str, role: &str, node: &str) -> pb::CreateAssignmentRequest {
     pb::CreateAssignmentRequest {
+        request_id: Default::default(),
         identity: identity_by_email(email),
         role: role_by_name(role),
         node: node_by_key(node),

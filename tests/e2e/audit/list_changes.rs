@@ -29,6 +29,7 @@ async fn list_changes_returns_writes_in_revision_order_with_images() {
     server
         .roles()
         .delete_role(pb::DeleteRoleRequest {
+            request_id: Default::default(),
             role: role_by_id(&role.id),
             force: false,
         })
@@ -125,6 +126,7 @@ async fn list_changes_filters_by_object_kind_object_id_and_actor() {
     server
         .nodes()
         .move_node(pb::MoveNodeRequest {
+            request_id: Default::default(),
             node: node_by_id(&wallets.id),
             new_parent: node_by_id(&payments.id),
         })
@@ -182,6 +184,7 @@ async fn api_key_changes_never_carry_the_secret_hash() {
     server
         .identities()
         .create_api_key(pb::CreateApiKeyRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&robot.id),
             name: "ci".into(),
         })

@@ -45,6 +45,7 @@ async fn a_resumed_watch_misses_nothing_and_repeats_nothing_under_concurrent_wri
             roles
                 .clone()
                 .create_role(pb::CreateRoleRequest {
+                    request_id: Default::default(),
                     name: format!("concurrent-{i}"),
                     description: String::new(),
                     permissions: vec!["A:B".into()],

@@ -26,6 +26,7 @@ async fn live_keys(server: &TestServer, secret: &str, id: &str) -> Vec<String> {
 
 fn revoke(id: &str) -> pb::RevokeApiKeyRequest {
     pb::RevokeApiKeyRequest {
+        request_id: Default::default(),
         api_key_id: id.into(),
     }
 }
@@ -57,6 +58,7 @@ async fn the_last_admin_key_cannot_be_revoked() {
     // With two keys left, either one can go — but not both, even at once.
     let second = o
         .create_api_key(pb::CreateApiKeyRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&other.id),
             name: "second".into(),
         })

@@ -42,6 +42,7 @@ async fn api_keys_are_shown_once_listed_without_secrets_and_revocable() {
             c.roles
                 .clone()
                 .create_role(pb::CreateRoleRequest {
+                    request_id: Default::default(),
                     name: "Nope".into(),
                     description: String::new(),
                     permissions: vec![],
@@ -58,6 +59,7 @@ async fn api_keys_are_shown_once_listed_without_secrets_and_revocable() {
         server
             .identities()
             .create_api_key(pb::CreateApiKeyRequest {
+                request_id: Default::default(),
                 identity: identity_by_id(&user.id),
                 name: String::new(),
             })
@@ -125,6 +127,7 @@ async fn api_keys_are_shown_once_listed_without_secrets_and_revocable() {
     let revoked = server
         .identities()
         .revoke_api_key(pb::RevokeApiKeyRequest {
+            request_id: Default::default(),
             api_key_id: first.api_key.as_ref().unwrap().id.clone(),
         })
         .await
@@ -146,6 +149,7 @@ async fn api_keys_are_shown_once_listed_without_secrets_and_revocable() {
         server
             .identities()
             .revoke_api_key(pb::RevokeApiKeyRequest {
+                request_id: Default::default(),
                 api_key_id: first.api_key.as_ref().unwrap().id.clone(),
             })
             .await,
@@ -168,6 +172,7 @@ async fn api_keys_are_shown_once_listed_without_secrets_and_revocable() {
     server
         .identities()
         .disable_identity(pb::DisableIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&deployer.id),
         })
         .await
@@ -176,6 +181,7 @@ async fn api_keys_are_shown_once_listed_without_secrets_and_revocable() {
     server
         .identities()
         .activate_identity(pb::ActivateIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&deployer.id),
         })
         .await
@@ -187,6 +193,7 @@ async fn api_keys_are_shown_once_listed_without_secrets_and_revocable() {
     server
         .identities()
         .delete_identity(pb::DeleteIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&deployer.id),
         })
         .await

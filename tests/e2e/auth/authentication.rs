@@ -22,7 +22,7 @@ async fn assert_every_rpc_unauthenticated(
 ) {
     let rows = every_rpc(&server.clients(key), f, home);
     let names: BTreeSet<&str> = rows.iter().map(|row| row.name).collect();
-    assert_eq!(names.len(), 41, "every RPC of the eight services");
+    assert_eq!(names.len(), 44, "every RPC of the eight services");
     for row in rows {
         let name = row.name;
         let status = row
@@ -85,6 +85,7 @@ async fn every_rpc_needs_a_valid_api_key() {
     server
         .identities()
         .revoke_api_key(pb::RevokeApiKeyRequest {
+            request_id: Default::default(),
             api_key_id: revoked_id,
         })
         .await
@@ -92,6 +93,7 @@ async fn every_rpc_needs_a_valid_api_key() {
     server
         .identities()
         .disable_identity(pb::DisableIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&disabled.id),
         })
         .await

@@ -139,6 +139,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_not_found(
         assignments
             .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+                request_id: Default::default(),
                 assignments: vec![
                     by_names(&bob, "Wallet_Reader", "payments"),
                     by_names(&bob, "Wallet_Reader", "payments:eu"),
@@ -156,6 +157,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     );
     assignments
         .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+            request_id: Default::default(),
             assignments: vec![
                 by_names(&bob, "Wallet_Reader", "payments"),
                 by_names(&bob, "Wallet_Reader", "payments:eu"),
@@ -169,6 +171,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_denied(
         roles
             .create_role(pb::CreateRoleRequest {
+                request_id: Default::default(),
                 name: "Everything".into(),
                 description: String::new(),
                 permissions: vec!["*".into()],
@@ -192,6 +195,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
         expect_denied(
             roles
                 .delete_role(pb::DeleteRoleRequest {
+                    request_id: Default::default(),
                     role: role_by_id(&role.id),
                     force: true,
                 })
@@ -204,6 +208,8 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_denied(
         identities
             .create_identity(pb::CreateIdentityRequest {
+                assignments: Default::default(),
+                request_id: Default::default(),
                 kind: pb::IdentityKind::ServiceAccount.into(),
                 email: String::new(),
                 external_id: "svc|sneaky".into(),
@@ -216,6 +222,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_denied(
         identities
             .create_api_key(pb::CreateApiKeyRequest {
+                request_id: Default::default(),
                 identity: identity_by_id(&team_admin.id),
                 name: String::new(),
             })
@@ -237,6 +244,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     // Nodes: moved within payments, never out of it, never in from outside.
     nodes
         .move_node(pb::MoveNodeRequest {
+            request_id: Default::default(),
             node: node_by_key("payments:eu:wallet"),
             new_parent: node_by_key("payments"),
         })
@@ -246,6 +254,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_not_found(
         nodes
             .move_node(pb::MoveNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("payments:eu:wallet"),
                 new_parent: node_by_key("treasury"),
             })
@@ -255,6 +264,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_denied(
         nodes
             .move_node(pb::MoveNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("payments:eu"),
                 new_parent: node_by_key("root"),
             })
@@ -265,6 +275,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_not_found(
         nodes
             .move_node(pb::MoveNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("treasury:vault"),
                 new_parent: node_by_key("payments"),
             })
@@ -274,6 +285,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_not_found(
         nodes
             .create_node(pb::CreateNodeRequest {
+                request_id: Default::default(),
                 key: "treasury:new".into(),
                 name: String::new(),
                 kind: String::new(),
@@ -285,6 +297,7 @@ async fn a_delegated_admin_acts_inside_its_subtree_only() {
     expect_not_found(
         nodes
             .delete_node(pb::DeleteNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("treasury"),
                 cascade: true,
             })

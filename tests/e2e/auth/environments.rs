@@ -80,6 +80,7 @@ async fn an_environment_sees_and_touches_nothing_of_another() {
         .nodes
         .clone()
         .create_node(pb::CreateNodeRequest {
+            request_id: Default::default(),
             key: "payments".into(),
             name: String::new(),
             kind: String::new(),
@@ -111,7 +112,7 @@ async fn an_environment_sees_and_touches_nothing_of_another() {
             refused += 1;
         }
     }
-    assert_eq!(refused, 52, "the table names default's objects in 52 calls");
+    assert_eq!(refused, 55, "the table names default's objects in 55 calls");
     let (mut roles, mut identities, mut authz) =
         (s.roles.clone(), s.identities.clone(), s.authz.clone());
 
@@ -191,6 +192,7 @@ async fn an_environment_sees_and_touches_nothing_of_another() {
     // Names are unique per environment only: staging may reuse default's.
     let same_name = roles
         .create_role(pb::CreateRoleRequest {
+            request_id: Default::default(),
             name: f.role.name.clone(),
             description: String::new(),
             permissions: vec!["Docs:Write".into()],
@@ -203,6 +205,8 @@ async fn an_environment_sees_and_touches_nothing_of_another() {
     assert_ne!(same_name.id, f.role.id);
     let same_email = identities
         .create_identity(pb::CreateIdentityRequest {
+            assignments: Default::default(),
+            request_id: Default::default(),
             kind: pb::IdentityKind::User.into(),
             email: f.user.email.to_uppercase(),
             external_id: f.account.external_id.clone(),
@@ -370,6 +374,7 @@ async fn an_environment_sees_and_touches_nothing_of_another() {
         .roles
         .clone()
         .create_role(pb::CreateRoleRequest {
+            request_id: Default::default(),
             name: "Before_Watch".into(),
             description: String::new(),
             permissions: vec![],
@@ -392,6 +397,7 @@ async fn an_environment_sees_and_touches_nothing_of_another() {
         .roles
         .clone()
         .create_role(pb::CreateRoleRequest {
+            request_id: Default::default(),
             name: "During_Watch".into(),
             description: String::new(),
             permissions: vec![],
@@ -405,6 +411,7 @@ async fn an_environment_sees_and_touches_nothing_of_another() {
         .nodes
         .clone()
         .create_node(pb::CreateNodeRequest {
+            request_id: Default::default(),
             key: "watched".into(),
             name: String::new(),
             kind: String::new(),

@@ -81,6 +81,7 @@ fn grant(
     node: Option<pb::NodeRef>,
 ) -> pb::CreateAssignmentRequest {
     pb::CreateAssignmentRequest {
+        request_id: Default::default(),
         identity,
         role,
         node,
@@ -95,6 +96,7 @@ fn invite(
     role: Option<pb::RoleRef>,
 ) -> pb::InviteIdentityRequest {
     pb::InviteIdentityRequest {
+        request_id: Default::default(),
         kind: pb::IdentityKind::User.into(),
         email: email.into(),
         external_id: String::new(),
@@ -127,6 +129,7 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
         c.roles,
         create_role,
         pb::CreateRoleRequest {
+            request_id: Default::default(),
             name: "Another".into(),
             description: String::new(),
             permissions: vec!["Docs:Write".into()],
@@ -183,6 +186,7 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
         c.roles,
         delete_role,
         pb::DeleteRoleRequest {
+            request_id: Default::default(),
             role: role(),
             force: true,
         }
@@ -195,6 +199,8 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
         c.identities,
         create_identity,
         pb::CreateIdentityRequest {
+            assignments: Default::default(),
+            request_id: Default::default(),
             kind: pb::IdentityKind::User.into(),
             email: "bob@example.com".into(),
             external_id: String::new(),
@@ -249,6 +255,7 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
             c.identities,
             update_identity,
             pb::UpdateIdentityRequest {
+                request_id: Default::default(),
                 identity: user(),
                 display_name: Some(display_name.into()),
                 email: None,
@@ -261,21 +268,30 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
         NotFound,
         c.identities,
         activate_identity,
-        pb::ActivateIdentityRequest { identity: user() }
+        pb::ActivateIdentityRequest {
+            request_id: Default::default(),
+            identity: user()
+        }
     );
     rpc!(
         rows,
         NotFound,
         c.identities,
         disable_identity,
-        pb::DisableIdentityRequest { identity: user() }
+        pb::DisableIdentityRequest {
+            request_id: Default::default(),
+            identity: user()
+        }
     );
     rpc!(
         rows,
         NotFound,
         c.identities,
         delete_identity,
-        pb::DeleteIdentityRequest { identity: user() }
+        pb::DeleteIdentityRequest {
+            request_id: Default::default(),
+            identity: user()
+        }
     );
     for name in ["another", ""] {
         rpc!(
@@ -284,6 +300,7 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
             c.identities,
             create_api_key,
             pb::CreateApiKeyRequest {
+                request_id: Default::default(),
                 identity: account(),
                 name: name.into(),
             }
@@ -312,6 +329,7 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
         c.identities,
         revoke_api_key,
         pb::RevokeApiKeyRequest {
+            request_id: Default::default(),
             api_key_id: f.api_key.id.clone(),
         }
     );
@@ -323,6 +341,7 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
         c.nodes,
         create_node,
         pb::CreateNodeRequest {
+            request_id: Default::default(),
             key: "treasury".into(),
             name: String::new(),
             kind: String::new(),
@@ -335,6 +354,7 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
         c.nodes,
         create_node,
         pb::CreateNodeRequest {
+            request_id: Default::default(),
             key: "intruder".into(),
             name: String::new(),
             kind: String::new(),
@@ -373,6 +393,7 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
         c.nodes,
         move_node,
         pb::MoveNodeRequest {
+            request_id: Default::default(),
             node: node_by_id(&f.child.id),
             new_parent: node_by_key("root"),
         }
@@ -383,6 +404,7 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
         c.nodes,
         move_node,
         pb::MoveNodeRequest {
+            request_id: Default::default(),
             node: node_by_id(&home.payments),
             new_parent: node(),
         }
@@ -394,6 +416,7 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
             c.nodes,
             delete_node,
             pb::DeleteNodeRequest {
+                request_id: Default::default(),
                 node: target,
                 cascade: true,
             }
@@ -423,6 +446,7 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
         c.assignments,
         batch_create_assignments,
         pb::BatchCreateAssignmentsRequest {
+            request_id: Default::default(),
             assignments: vec![grant(account(), role(), node_by_key("root"))],
         }
     );
@@ -433,6 +457,7 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
             c.assignments,
             batch_create_assignments,
             pb::BatchCreateAssignmentsRequest {
+                request_id: Default::default(),
                 assignments: vec![
                     grant(me(), role_by_name("Administrator"), node_by_key("payments")),
                     grant(identity, role, node),
@@ -488,10 +513,44 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
         c.assignments,
         delete_assignment,
         pb::DeleteAssignmentRequest {
+            request_id: Default::default(),
             id: String::new(),
             identity: user(),
             role: role(),
             node: node(),
+        }
+    );
+    rpc!(
+        rows,
+        NotFound,
+        c.assignments,
+        set_roles,
+        pb::SetRolesRequest {
+            identity: user(),
+            node: node(),
+            roles: vec![role().unwrap()],
+            request_id: String::new(),
+        }
+    );
+    rpc!(
+        rows,
+        NotFound,
+        c.assignments,
+        update_assignment,
+        pb::UpdateAssignmentRequest {
+            id: f.assignment.id.clone(),
+            ..Default::default()
+        }
+    );
+    rpc!(
+        rows,
+        NotFound,
+        c.assignments,
+        delete_assignments,
+        pb::DeleteAssignmentsRequest {
+            identity: user(),
+            validate_only: true,
+            ..Default::default()
         }
     );
 

@@ -20,6 +20,7 @@ async fn bootstrap_admin(server: &TestServer) -> pb::Identity {
 
 fn key_request(identity: &pb::Identity) -> pb::CreateApiKeyRequest {
     pb::CreateApiKeyRequest {
+        request_id: Default::default(),
         identity: identity_by_id(&identity.id),
         name: "minted".into(),
     }
@@ -87,6 +88,7 @@ async fn roles_hold_only_what_their_writer_holds() {
     let (_, secret) = account_with_key(&server, "writer", &writers, &root).await;
     let mut roles = server.clients(Some(&secret)).roles.clone();
     let create = |name: &str, permissions: &[&str]| pb::CreateRoleRequest {
+        request_id: Default::default(),
         name: name.into(),
         description: String::new(),
         permissions: permissions.iter().map(|p| p.to_string()).collect(),
@@ -183,6 +185,7 @@ async fn a_delegated_admin_cannot_grant_itself_administrator() {
     expect_denied(
         assignments
             .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+                request_id: Default::default(),
                 assignments: vec![
                     by_names(&team_admin, "Wallet_Refunds", "payments"),
                     by_names(&team_admin, "Administrator", "payments:eu"),
@@ -196,6 +199,7 @@ async fn a_delegated_admin_cannot_grant_itself_administrator() {
     expect_denied(
         nodes
             .create_node(pb::CreateNodeRequest {
+                request_id: Default::default(),
                 key: "payments:mine".into(),
                 name: String::new(),
                 kind: String::new(),
@@ -225,6 +229,7 @@ async fn a_delegated_admin_cannot_grant_itself_administrator() {
     let (_, inviter_key) = account_with_key(&server, "inviter", &inviters, &root).await;
     let mut identities = server.clients(Some(&inviter_key)).identities.clone();
     let invite = |email: &str, role: &str| pb::InviteIdentityRequest {
+        request_id: Default::default(),
         kind: pb::IdentityKind::User.into(),
         email: email.into(),
         external_id: String::new(),

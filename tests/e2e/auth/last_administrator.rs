@@ -19,6 +19,7 @@ async fn the_last_administrator_cannot_be_removed() {
     // Holders that do not count: INVITED, DISABLED, expired, not yet in effect, not at the root.
     identities
         .invite_identity(pb::InviteIdentityRequest {
+            request_id: Default::default(),
             kind: pb::IdentityKind::User.into(),
             email: "invited-admin@example.com".into(),
             external_id: String::new(),
@@ -36,6 +37,7 @@ async fn the_last_administrator_cannot_be_removed() {
     assign(&server, &disabled, &admin_role, &root).await;
     identities
         .disable_identity(pb::DisableIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&disabled.id),
         })
         .await
@@ -73,6 +75,7 @@ async fn the_last_administrator_cannot_be_removed() {
     expect_code(
         assignments
             .delete_assignment(pb::DeleteAssignmentRequest {
+                request_id: Default::default(),
                 id: String::new(),
                 identity: first_admin.clone(),
                 role: role_by_name("administrator"),
@@ -84,6 +87,7 @@ async fn the_last_administrator_cannot_be_removed() {
     expect_code(
         identities
             .disable_identity(pb::DisableIdentityRequest {
+                request_id: Default::default(),
                 identity: first_admin.clone(),
             })
             .await,
@@ -92,6 +96,7 @@ async fn the_last_administrator_cannot_be_removed() {
     expect_code(
         identities
             .delete_identity(pb::DeleteIdentityRequest {
+                request_id: Default::default(),
                 identity: first_admin.clone(),
             })
             .await,
@@ -127,6 +132,7 @@ async fn the_last_administrator_cannot_be_removed() {
         expect_code(
             roles
                 .delete_role(pb::DeleteRoleRequest {
+                    request_id: Default::default(),
                     role: role_by_id(&admin_role.id),
                     force,
                 })
@@ -139,6 +145,7 @@ async fn the_last_administrator_cannot_be_removed() {
     expect_code(
         roles
             .create_role(pb::CreateRoleRequest {
+                request_id: Default::default(),
                 name: "ADMINISTRATOR".into(),
                 description: String::new(),
                 permissions: vec!["Docs:Read".into()],
@@ -210,6 +217,7 @@ async fn the_last_administrator_cannot_be_removed() {
     expect_code(
         s_identities
             .disable_identity(pb::DisableIdentityRequest {
+                request_id: Default::default(),
                 identity: identity_by_id(&second.id),
             })
             .await,
@@ -218,6 +226,7 @@ async fn the_last_administrator_cannot_be_removed() {
     expect_code(
         s_identities
             .delete_identity(pb::DeleteIdentityRequest {
+                request_id: Default::default(),
                 identity: identity_by_id(&second.id),
             })
             .await,
@@ -226,12 +235,14 @@ async fn the_last_administrator_cannot_be_removed() {
     // The first admin, holding nothing now, can be disabled and deleted.
     s_identities
         .disable_identity(pb::DisableIdentityRequest {
+            request_id: Default::default(),
             identity: first_admin.clone(),
         })
         .await
         .expect("disable the former admin");
     s_identities
         .delete_identity(pb::DeleteIdentityRequest {
+            request_id: Default::default(),
             identity: first_admin,
         })
         .await

@@ -25,6 +25,8 @@ async fn create_service_account(server: &TestServer, name: &str) -> pb::Identity
     server
         .identities()
         .create_identity(pb::CreateIdentityRequest {
+            assignments: Default::default(),
+            request_id: Default::default(),
             kind: pb::IdentityKind::ServiceAccount.into(),
             email: String::new(),
             external_id: format!("svc|{name}"),
@@ -41,6 +43,7 @@ async fn create_key(server: &TestServer, identity: &pb::Identity) -> pb::CreateA
     server
         .identities()
         .create_api_key(pb::CreateApiKeyRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&identity.id),
             name: format!("key of {}", identity.display_name),
         })
@@ -90,6 +93,7 @@ async fn admin_assignments(server: &TestServer) -> Vec<pb::Assignment> {
 
 fn by_names(identity: &pb::Identity, role: &str, node: &str) -> pb::CreateAssignmentRequest {
     pb::CreateAssignmentRequest {
+        request_id: Default::default(),
         identity: identity_by_id(&identity.id),
         role: role_by_name(role),
         node: node_by_key(node),

@@ -107,6 +107,7 @@ async fn objects_outside_reach_answer_as_missing_ones() {
     expect_denied(
         nodes
             .delete_node(pb::DeleteNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("payments"),
                 cascade: false,
             })
@@ -244,6 +245,7 @@ async fn lookup_identities_needs_identities_read() {
     let key = server
         .identities()
         .create_api_key(pb::CreateApiKeyRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&sidecar.id),
             name: String::new(),
         })

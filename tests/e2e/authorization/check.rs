@@ -91,6 +91,7 @@ async fn a_write_is_seen_by_the_very_next_check() {
     server
         .roles()
         .delete_role(pb::DeleteRoleRequest {
+            request_id: Default::default(),
             role: role_by_id(&reader.id),
             force: true,
         })
@@ -106,6 +107,7 @@ async fn a_write_is_seen_by_the_very_next_check() {
     server
         .nodes()
         .delete_node(pb::DeleteNodeRequest {
+            request_id: Default::default(),
             node: node_by_id(&wallet.id),
             cascade: false,
         })
@@ -118,6 +120,7 @@ async fn a_write_is_seen_by_the_very_next_check() {
     server
         .identities()
         .delete_identity(pb::DeleteIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&jane.id),
         })
         .await

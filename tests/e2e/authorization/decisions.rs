@@ -206,6 +206,8 @@ async fn denials_carry_their_reason_never_an_error_status() {
     let active = server
         .identities()
         .create_identity(pb::CreateIdentityRequest {
+            assignments: Default::default(),
+            request_id: Default::default(),
             kind: pb::IdentityKind::User.into(),
             email: "Active@Example.com".into(),
             external_id: "auth0|active".into(),
@@ -223,6 +225,7 @@ async fn denials_carry_their_reason_never_an_error_status() {
     let invited = server
         .identities()
         .invite_identity(pb::InviteIdentityRequest {
+            request_id: Default::default(),
             kind: pb::IdentityKind::User.into(),
             email: "invited@example.com".into(),
             external_id: String::new(),

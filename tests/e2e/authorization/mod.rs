@@ -150,6 +150,7 @@ async fn update_permissions(server: &TestServer, role: &pb::Role, permissions: &
     server
         .roles()
         .update_role(pb::UpdateRoleRequest {
+            request_id: Default::default(),
             role: role_by_id(&role.id),
             name: None,
             description: None,
@@ -168,6 +169,7 @@ async fn move_node(server: &TestServer, node: &str, new_parent: &str) -> u64 {
     server
         .nodes()
         .move_node(pb::MoveNodeRequest {
+            request_id: Default::default(),
             node: node_by_key(node),
             new_parent: node_by_key(new_parent),
         })
@@ -182,6 +184,7 @@ async fn set_active(server: &TestServer, identity: &pb::Identity, active: bool) 
     if active {
         identities
             .activate_identity(pb::ActivateIdentityRequest {
+                request_id: Default::default(),
                 identity: identity_by_id(&identity.id),
             })
             .await
@@ -191,6 +194,7 @@ async fn set_active(server: &TestServer, identity: &pb::Identity, active: bool) 
     } else {
         identities
             .disable_identity(pb::DisableIdentityRequest {
+                request_id: Default::default(),
                 identity: identity_by_id(&identity.id),
             })
             .await

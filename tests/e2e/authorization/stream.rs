@@ -217,6 +217,7 @@ async fn a_client_that_never_reads_is_held_back_and_others_are_served() {
     let writes = tokio::time::timeout(
         Duration::from_secs(5),
         other_roles.clone().create_role(pb::CreateRoleRequest {
+            request_id: Default::default(),
             name: "Writer".into(),
             description: String::new(),
             permissions: vec!["Docs:Write".into()],

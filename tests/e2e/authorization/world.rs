@@ -307,6 +307,7 @@ pub async fn build_world(server: &TestServer) -> World {
             server
                 .identities()
                 .invite_identity(pb::InviteIdentityRequest {
+                    request_id: Default::default(),
                     kind: pb::IdentityKind::User.into(),
                     email: email.clone(),
                     external_id: String::new(),
@@ -383,9 +384,11 @@ pub async fn build_world(server: &TestServer) -> World {
     let batch = server
         .assignments()
         .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+            request_id: Default::default(),
             assignments: grants
                 .iter()
                 .map(|&(i, role, node, from, to)| pb::CreateAssignmentRequest {
+                    request_id: Default::default(),
                     identity: identity_by_id(&users[i].id),
                     role: role_by_name(role),
                     node: node_by_key(node),

@@ -43,6 +43,7 @@ pub async fn populate(server: &TestServer) {
         .unwrap();
     identities
         .disable_identity(pb::DisableIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&bob.id),
         })
         .await
@@ -55,6 +56,7 @@ pub async fn populate(server: &TestServer) {
     server
         .nodes()
         .move_node(pb::MoveNodeRequest {
+            request_id: Default::default(),
             node: node_by_id(&wallet.id),
             new_parent: node_by_id(&eu.id),
         })

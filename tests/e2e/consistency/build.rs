@@ -22,6 +22,7 @@ pub async fn build_world(server: &TestServer, rng: &mut Rng, now: i64) -> Mirror
             let disabled = server
                 .identities()
                 .disable_identity(pb::DisableIdentityRequest {
+                    request_id: Default::default(),
                     identity: identity_by_id(&identity),
                 })
                 .await
@@ -84,6 +85,7 @@ async fn create_roles(server: &TestServer, rng: &mut Rng, mirror: &mut Mirror) {
         let created = server
             .roles()
             .create_role(pb::CreateRoleRequest {
+                request_id: Default::default(),
                 name: format!("role-{i}"),
                 description: String::new(),
                 permissions: role_permissions(rng),
@@ -127,6 +129,7 @@ async fn create_tree(server: &TestServer, rng: &mut Rng, mirror: &mut Mirror) {
                 async move {
                     let made = nodes
                         .create_node(pb::CreateNodeRequest {
+                            request_id: Default::default(),
                             key: format!("n{i}:l{level}"),
                             name: String::new(),
                             kind: ["team", "wallet", "project"][i % 3].into(),
@@ -189,6 +192,7 @@ async fn create_identities(
                 let (identity, revision) = if status == pb::IdentityStatus::Invited {
                     let r = identities
                         .invite_identity(pb::InviteIdentityRequest {
+                            request_id: Default::default(),
                             kind: kind.into(),
                             email,
                             external_id,
@@ -201,6 +205,8 @@ async fn create_identities(
                 } else {
                     let r = identities
                         .create_identity(pb::CreateIdentityRequest {
+                            assignments: Default::default(),
+                            request_id: Default::default(),
                             kind: kind.into(),
                             email,
                             external_id,
@@ -255,6 +261,7 @@ async fn create_assignments(server: &TestServer, rng: &mut Rng, mirror: &mut Mir
             let (from, to) = window(rng, now);
             if triples.insert((identity.id, role, node)) {
                 requests.push(pb::CreateAssignmentRequest {
+                    request_id: Default::default(),
                     identity: identity_by_id(&identity.id.to_string()),
                     role: role_by_id(&role.to_string()),
                     node: node_by_id(&node.to_string()),
@@ -268,6 +275,7 @@ async fn create_assignments(server: &TestServer, rng: &mut Rng, mirror: &mut Mir
         let made = server
             .assignments()
             .batch_create_assignments(pb::BatchCreateAssignmentsRequest {
+                request_id: Default::default(),
                 assignments: batch.to_vec(),
             })
             .await

@@ -110,6 +110,7 @@ async fn write(
             server
                 .assignments()
                 .delete_assignment(pb::DeleteAssignmentRequest {
+                    request_id: Default::default(),
                     id: String::new(),
                     identity: refs.0.clone(),
                     role: refs.1.clone(),
@@ -122,6 +123,7 @@ async fn write(
             let made = server
                 .assignments()
                 .create_assignment(pb::CreateAssignmentRequest {
+                    request_id: Default::default(),
                     identity: refs.0,
                     role: refs.1,
                     node: refs.2,
@@ -155,6 +157,7 @@ async fn write(
             let moved = server
                 .nodes()
                 .move_node(pb::MoveNodeRequest {
+                    request_id: Default::default(),
                     node: node_by_id(&node.to_string()),
                     new_parent: node_by_id(&parent.to_string()),
                 })
@@ -210,6 +213,7 @@ async fn write(
             let deleted = server
                 .nodes()
                 .delete_node(pb::DeleteNodeRequest {
+                    request_id: Default::default(),
                     node: node_by_id(&node.to_string()),
                     cascade: true,
                 })
@@ -258,6 +262,7 @@ async fn write(
             let what = if rng.chance(25) {
                 let deleted = identities
                     .delete_identity(pb::DeleteIdentityRequest {
+                        request_id: Default::default(),
                         identity: reference,
                     })
                     .await;
@@ -269,6 +274,7 @@ async fn write(
             } else if row.status == IdentityStatus::Active {
                 let r = identities
                     .disable_identity(pb::DisableIdentityRequest {
+                        request_id: Default::default(),
                         identity: reference,
                     })
                     .await;
@@ -279,6 +285,7 @@ async fn write(
             } else {
                 let r = identities
                     .activate_identity(pb::ActivateIdentityRequest {
+                        request_id: Default::default(),
                         identity: reference,
                     })
                     .await;
@@ -305,6 +312,7 @@ async fn write(
             let updated = server
                 .roles()
                 .update_role(pb::UpdateRoleRequest {
+                    request_id: Default::default(),
                     role: role_by_id(&role.to_string()),
                     name: None,
                     description: None,
@@ -360,6 +368,7 @@ async fn write(
             let made = server
                 .assignments()
                 .create_assignment(pb::CreateAssignmentRequest {
+                    request_id: Default::default(),
                     identity: identity_by_id(&who.to_string()),
                     role: role_by_id(&role.to_string()),
                     node: node_by_id(&node.to_string()),

@@ -9,6 +9,8 @@ async fn create_and_get_identity() {
 
     let created = identities
         .create_identity(pb::CreateIdentityRequest {
+            assignments: Default::default(),
+            request_id: Default::default(),
             kind: pb::IdentityKind::Unspecified.into(),
             email: "JDoe@Example.co".into(),
             external_id: "auth0|123456789".into(),
@@ -30,6 +32,8 @@ async fn create_and_get_identity() {
 
     let bot = identities
         .create_identity(pb::CreateIdentityRequest {
+            assignments: Default::default(),
+            request_id: Default::default(),
             kind: pb::IdentityKind::ServiceAccount.into(),
             email: String::new(),
             external_id: String::new(),
@@ -59,6 +63,8 @@ async fn create_and_get_identity() {
     // Only a USER's email needs the user@domain form.
     let svc = identities
         .create_identity(pb::CreateIdentityRequest {
+            assignments: Default::default(),
+            request_id: Default::default(),
             kind: pb::IdentityKind::ServiceAccount.into(),
             email: "build-bot".into(),
             external_id: String::new(),
@@ -75,6 +81,8 @@ async fn create_and_get_identity() {
     let long_local = format!("{}@example.co", "a".repeat(256 - "@example.co".len()));
     let long = identities
         .create_identity(pb::CreateIdentityRequest {
+            assignments: Default::default(),
+            request_id: Default::default(),
             kind: pb::IdentityKind::User.into(),
             email: long_local.clone(),
             external_id: "e".repeat(256),

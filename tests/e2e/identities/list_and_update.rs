@@ -34,6 +34,8 @@ async fn list_identities_filters_and_pages() {
     made.push(
         identities
             .create_identity(pb::CreateIdentityRequest {
+                assignments: Default::default(),
+                request_id: Default::default(),
                 kind: pb::IdentityKind::ServiceAccount.into(),
                 email: String::new(),
                 external_id: "svc|1".into(),
@@ -47,6 +49,7 @@ async fn list_identities_filters_and_pages() {
     );
     let disabled = identities
         .disable_identity(pb::DisableIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_email("active0@example.co"),
         })
         .await

@@ -14,6 +14,8 @@ use tonic::Code;
 
 fn user(email: &str) -> pb::CreateIdentityRequest {
     pb::CreateIdentityRequest {
+        assignments: Default::default(),
+        request_id: Default::default(),
         kind: pb::IdentityKind::User.into(),
         email: email.into(),
         external_id: String::new(),
@@ -23,6 +25,7 @@ fn user(email: &str) -> pb::CreateIdentityRequest {
 
 fn invite(email: &str, assignments: Vec<pb::InitialAssignment>) -> pb::InviteIdentityRequest {
     pb::InviteIdentityRequest {
+        request_id: Default::default(),
         kind: pb::IdentityKind::User.into(),
         email: email.into(),
         external_id: String::new(),
@@ -42,6 +45,7 @@ fn initial(role: &str, node: &str) -> pb::InitialAssignment {
 
 fn update(identity: Option<pb::IdentityRef>) -> pb::UpdateIdentityRequest {
     pb::UpdateIdentityRequest {
+        request_id: Default::default(),
         identity,
         display_name: None,
         email: None,

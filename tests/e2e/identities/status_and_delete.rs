@@ -17,6 +17,7 @@ async fn status_moves_between_invited_active_and_disabled() {
     // INVITED -> ACTIVE
     let activated = identities
         .activate_identity(pb::ActivateIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&id),
         })
         .await
@@ -32,6 +33,7 @@ async fn status_moves_between_invited_active_and_disabled() {
     let status = expect_code(
         identities
             .activate_identity(pb::ActivateIdentityRequest {
+                request_id: Default::default(),
                 identity: identity_by_id(&id),
             })
             .await,
@@ -41,6 +43,7 @@ async fn status_moves_between_invited_active_and_disabled() {
     // ACTIVE -> DISABLED
     let disabled = identities
         .disable_identity(pb::DisableIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_email("NEW@example.co"),
         })
         .await
@@ -56,6 +59,7 @@ async fn status_moves_between_invited_active_and_disabled() {
     let status = expect_code(
         identities
             .disable_identity(pb::DisableIdentityRequest {
+                request_id: Default::default(),
                 identity: identity_by_id(&id),
             })
             .await,
@@ -73,6 +77,7 @@ async fn status_moves_between_invited_active_and_disabled() {
     // DISABLED -> ACTIVE
     let again = identities
         .activate_identity(pb::ActivateIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&id),
         })
         .await
@@ -91,6 +96,7 @@ async fn status_moves_between_invited_active_and_disabled() {
         .unwrap();
     let disabled = identities
         .disable_identity(pb::DisableIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&other.id),
         })
         .await
@@ -104,6 +110,7 @@ async fn status_moves_between_invited_active_and_disabled() {
     expect_not_found(
         identities
             .activate_identity(pb::ActivateIdentityRequest {
+                request_id: Default::default(),
                 identity: identity_by_id(&missing),
             })
             .await,
@@ -112,6 +119,7 @@ async fn status_moves_between_invited_active_and_disabled() {
     expect_not_found(
         identities
             .disable_identity(pb::DisableIdentityRequest {
+                request_id: Default::default(),
                 identity: identity_by_id(&missing),
             })
             .await,
@@ -120,6 +128,7 @@ async fn status_moves_between_invited_active_and_disabled() {
     expect_invalid(
         identities
             .activate_identity(pb::ActivateIdentityRequest {
+                request_id: Default::default(),
                 identity: identity_by_id("bad"),
             })
             .await,
@@ -127,7 +136,10 @@ async fn status_moves_between_invited_active_and_disabled() {
     );
     expect_invalid(
         identities
-            .disable_identity(pb::DisableIdentityRequest { identity: None })
+            .disable_identity(pb::DisableIdentityRequest {
+                request_id: Default::default(),
+                identity: None,
+            })
             .await,
         "identity",
     );
@@ -149,6 +161,7 @@ async fn delete_identity_removes_its_assignments() {
 
     let deleted = identities
         .delete_identity(pb::DeleteIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_email("Leaving@example.co"),
         })
         .await
@@ -184,6 +197,7 @@ async fn delete_identity_removes_its_assignments() {
     let lone = create_user(&server, "lone@example.co").await;
     let second = identities
         .delete_identity(pb::DeleteIdentityRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&lone.id),
         })
         .await
@@ -197,6 +211,7 @@ async fn delete_identity_removes_its_assignments() {
     expect_not_found(
         identities
             .delete_identity(pb::DeleteIdentityRequest {
+                request_id: Default::default(),
                 identity: identity_by_id(&lone.id),
             })
             .await,
@@ -205,6 +220,7 @@ async fn delete_identity_removes_its_assignments() {
     expect_invalid(
         identities
             .delete_identity(pb::DeleteIdentityRequest {
+                request_id: Default::default(),
                 identity: identity_by_id("xyz"),
             })
             .await,

@@ -256,6 +256,7 @@ async fn names_keys_emails_and_external_ids_refuse_invisible_characters() {
             .roles()
             .clone()
             .create_role(pb::CreateRoleRequest {
+                request_id: Default::default(),
                 name: format!("Admin{invisible}istrator"),
                 description: String::new(),
                 permissions: vec!["Docs:Read".into()],
@@ -357,6 +358,7 @@ async fn a_thousand_bad_items_get_a_reply_of_a_few_kilobytes() {
         .roles()
         .clone()
         .create_role(pb::CreateRoleRequest {
+            request_id: Default::default(),
             name: "Many".into(),
             description: String::new(),
             permissions: (0..1000).map(|i| format!("{bad}{i}")).collect(),

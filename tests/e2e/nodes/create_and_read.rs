@@ -14,6 +14,7 @@ async fn create_and_get_nodes() {
     // The parent defaults to the root.
     let created = nodes
         .create_node(pb::CreateNodeRequest {
+            request_id: Default::default(),
             key: "payments".into(),
             name: "Payments".into(),
             kind: "team".into(),
@@ -60,6 +61,7 @@ async fn create_and_get_nodes() {
     let long = "k".repeat(256);
     let big = nodes
         .create_node(pb::CreateNodeRequest {
+            request_id: Default::default(),
             key: long.clone(),
             name: "n".repeat(256),
             kind: "t".repeat(256),

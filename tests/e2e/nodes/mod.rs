@@ -11,6 +11,7 @@ use tonic::Code;
 
 fn create_request(key: &str, parent: Option<pb::NodeRef>) -> pb::CreateNodeRequest {
     pb::CreateNodeRequest {
+        request_id: Default::default(),
         key: key.into(),
         name: String::new(),
         kind: String::new(),

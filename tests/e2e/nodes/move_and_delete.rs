@@ -14,6 +14,7 @@ async fn move_node_moves_the_subtree_and_refuses_cycles() {
 
     let moved = nodes
         .move_node(pb::MoveNodeRequest {
+            request_id: Default::default(),
             node: node_by_key("a:b"),
             new_parent: node_by_key("other"),
         })
@@ -37,6 +38,7 @@ async fn move_node_moves_the_subtree_and_refuses_cycles() {
     // And back, by id, to the root.
     let back = nodes
         .move_node(pb::MoveNodeRequest {
+            request_id: Default::default(),
             node: node_by_id(&b.id),
             new_parent: node_by_id(&root.id),
         })
@@ -49,6 +51,7 @@ async fn move_node_moves_the_subtree_and_refuses_cycles() {
     // To where it already is: allowed, nothing moves.
     let stay = nodes
         .move_node(pb::MoveNodeRequest {
+            request_id: Default::default(),
             node: node_by_key("a:b"),
             new_parent: node_by_key("root"),
         })
@@ -63,6 +66,7 @@ async fn move_node_moves_the_subtree_and_refuses_cycles() {
         let status = expect_code(
             nodes
                 .move_node(pb::MoveNodeRequest {
+                    request_id: Default::default(),
                     node: node_by_key(node),
                     new_parent: node_by_key(parent),
                 })
@@ -75,6 +79,7 @@ async fn move_node_moves_the_subtree_and_refuses_cycles() {
     create_node(&server, "a:b:c:d", Some("a:b:c")).await;
     nodes
         .move_node(pb::MoveNodeRequest {
+            request_id: Default::default(),
             node: node_by_key("a:b"),
             new_parent: node_by_key("a"),
         })
@@ -83,6 +88,7 @@ async fn move_node_moves_the_subtree_and_refuses_cycles() {
     expect_code(
         nodes
             .move_node(pb::MoveNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("a"),
                 new_parent: node_by_key("a:b:c:d"),
             })
@@ -95,6 +101,7 @@ async fn move_node_moves_the_subtree_and_refuses_cycles() {
     let status = expect_code(
         nodes
             .move_node(pb::MoveNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("root"),
                 new_parent: node_by_key("a"),
             })
@@ -107,6 +114,7 @@ async fn move_node_moves_the_subtree_and_refuses_cycles() {
     expect_not_found(
         nodes
             .move_node(pb::MoveNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("ghost"),
                 new_parent: node_by_key("a"),
             })
@@ -116,6 +124,7 @@ async fn move_node_moves_the_subtree_and_refuses_cycles() {
     expect_not_found(
         nodes
             .move_node(pb::MoveNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("a"),
                 new_parent: node_by_key("ghost-parent"),
             })
@@ -125,6 +134,7 @@ async fn move_node_moves_the_subtree_and_refuses_cycles() {
     expect_invalid(
         nodes
             .move_node(pb::MoveNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("a"),
                 new_parent: None,
             })
@@ -134,6 +144,7 @@ async fn move_node_moves_the_subtree_and_refuses_cycles() {
     expect_invalid(
         nodes
             .move_node(pb::MoveNodeRequest {
+                request_id: Default::default(),
                 node: node_by_id("zzz"),
                 new_parent: node_by_key("a"),
             })
@@ -157,6 +168,7 @@ async fn delete_node_needs_cascade_for_children() {
     let on_leaf = assign(&server, &jane, &role, &leaf).await;
     let deleted = nodes
         .delete_node(pb::DeleteNodeRequest {
+            request_id: Default::default(),
             node: node_by_key("leaf"),
             cascade: false,
         })
@@ -201,6 +213,7 @@ async fn delete_node_needs_cascade_for_children() {
         let status = expect_code(
             nodes
                 .delete_node(pb::DeleteNodeRequest {
+                    request_id: Default::default(),
                     node: node_by_key(node),
                     cascade: false,
                 })
@@ -222,6 +235,7 @@ async fn delete_node_needs_cascade_for_children() {
 
     let cascaded = nodes
         .delete_node(pb::DeleteNodeRequest {
+            request_id: Default::default(),
             node: node_by_id(&top.id),
             cascade: true,
         })
@@ -267,6 +281,7 @@ async fn delete_node_needs_cascade_for_children() {
         let status = expect_code(
             nodes
                 .delete_node(pb::DeleteNodeRequest {
+                    request_id: Default::default(),
                     node: node_by_key("root"),
                     cascade,
                 })
@@ -281,6 +296,7 @@ async fn delete_node_needs_cascade_for_children() {
     expect_not_found(
         nodes
             .delete_node(pb::DeleteNodeRequest {
+                request_id: Default::default(),
                 node: node_by_key("mid"),
                 cascade: true,
             })
@@ -290,6 +306,7 @@ async fn delete_node_needs_cascade_for_children() {
     expect_invalid(
         nodes
             .delete_node(pb::DeleteNodeRequest {
+                request_id: Default::default(),
                 node: None,
                 cascade: false,
             })

@@ -9,6 +9,7 @@ async fn create_and_get_role() {
 
     let created = roles
         .create_role(pb::CreateRoleRequest {
+            request_id: Default::default(),
             name: "Wallet_Read_User".into(),
             description: "reads wallets".into(),
             permissions: vec![
@@ -63,6 +64,7 @@ async fn create_and_get_role() {
     let many: Vec<String> = (0..1000).map(|i| format!("Things:T{i}:Read")).collect();
     let big = roles
         .create_role(pb::CreateRoleRequest {
+            request_id: Default::default(),
             name: long.clone(),
             description: "d".repeat(1024),
             permissions: many.clone(),
@@ -120,6 +122,7 @@ async fn create_role_refuses_bad_input() {
     expect_invalid(
         roles
             .create_role(pb::CreateRoleRequest {
+                request_id: Default::default(),
                 name: "Described".into(),
                 description: "d".repeat(1025),
                 permissions: vec![],
@@ -131,6 +134,7 @@ async fn create_role_refuses_bad_input() {
     let status = expect_invalid(
         roles
             .create_role(pb::CreateRoleRequest {
+                request_id: Default::default(),
                 name: "Greedy".into(),
                 description: String::new(),
                 permissions: too_many,

@@ -11,6 +11,7 @@ use tonic::Code;
 
 fn create_request(name: &str, permissions: &[&str]) -> pb::CreateRoleRequest {
     pb::CreateRoleRequest {
+        request_id: Default::default(),
         name: name.into(),
         description: String::new(),
         permissions: permissions.iter().map(|p| p.to_string()).collect(),
@@ -19,6 +20,7 @@ fn create_request(name: &str, permissions: &[&str]) -> pb::CreateRoleRequest {
 
 fn update_request(role: Option<pb::RoleRef>) -> pb::UpdateRoleRequest {
     pb::UpdateRoleRequest {
+        request_id: Default::default(),
         role,
         name: None,
         description: None,

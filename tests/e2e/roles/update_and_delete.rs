@@ -8,6 +8,7 @@ async fn update_role_partially() {
     let mut roles = server.roles();
     let created = roles
         .create_role(pb::CreateRoleRequest {
+            request_id: Default::default(),
             name: "Editor".into(),
             description: "edits".into(),
             permissions: vec!["Docs:Read".into(), "Docs:Write".into()],
@@ -270,6 +271,7 @@ async fn delete_role_needs_force_when_assigned() {
     let lonely = create_role(&server, "Lonely", &["A:B"]).await;
     let deleted = roles
         .delete_role(pb::DeleteRoleRequest {
+            request_id: Default::default(),
             role: role_by_name("LONELY"),
             force: false,
         })
@@ -289,6 +291,7 @@ async fn delete_role_needs_force_when_assigned() {
     expect_not_found(
         roles
             .delete_role(pb::DeleteRoleRequest {
+                request_id: Default::default(),
                 role: role_by_id(&lonely.id),
                 force: true,
             })
@@ -310,6 +313,7 @@ async fn delete_role_needs_force_when_assigned() {
     let status = expect_code(
         roles
             .delete_role(pb::DeleteRoleRequest {
+                request_id: Default::default(),
                 role: role_by_id(&role.id),
                 force: false,
             })
@@ -333,6 +337,7 @@ async fn delete_role_needs_force_when_assigned() {
     // With force: the role and its assignments go, others stay.
     let forced = roles
         .delete_role(pb::DeleteRoleRequest {
+            request_id: Default::default(),
             role: role_by_id(&role.id),
             force: true,
         })
@@ -368,6 +373,7 @@ async fn delete_role_needs_force_when_assigned() {
     expect_invalid(
         roles
             .delete_role(pb::DeleteRoleRequest {
+                request_id: Default::default(),
                 role: role_by_id("42"),
                 force: false,
             })

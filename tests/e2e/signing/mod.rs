@@ -140,6 +140,7 @@ pub const CREATE_ROLE: &str = "/rbacd.v1.RoleService/CreateRole";
 
 pub fn role_request(name: &str) -> pb::CreateRoleRequest {
     pb::CreateRoleRequest {
+        request_id: Default::default(),
         name: name.into(),
         description: String::new(),
         permissions: vec!["Docs:Read".into()],

@@ -94,6 +94,7 @@ async fn another_identitys_credential_or_user_action_is_foreign() {
     let secret = server
         .identities()
         .create_api_key(pb::CreateApiKeyRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&other.id),
             name: "other".into(),
         })

@@ -11,6 +11,7 @@ pub async fn create_role(server: &TestServer, name: &str, permissions: &[&str]) 
     server
         .roles()
         .create_role(pb::CreateRoleRequest {
+            request_id: Default::default(),
             name: name.into(),
             description: String::new(),
             permissions: permissions.iter().map(|p| p.to_string()).collect(),
@@ -27,6 +28,8 @@ pub async fn create_user(server: &TestServer, email: &str) -> pb::Identity {
     server
         .identities()
         .create_identity(pb::CreateIdentityRequest {
+            assignments: Default::default(),
+            request_id: Default::default(),
             kind: pb::IdentityKind::User.into(),
             email: email.into(),
             external_id: String::new(),
@@ -44,6 +47,7 @@ pub async fn create_node(server: &TestServer, key: &str, parent: Option<&str>) -
     server
         .nodes()
         .create_node(pb::CreateNodeRequest {
+            request_id: Default::default(),
             key: key.into(),
             name: String::new(),
             kind: String::new(),
@@ -63,6 +67,7 @@ pub fn assignment_request(
     node: &pb::Node,
 ) -> pb::CreateAssignmentRequest {
     pb::CreateAssignmentRequest {
+        request_id: Default::default(),
         identity: identity_by_id(&identity.id),
         role: role_by_id(&role.id),
         node: node_by_id(&node.id),

@@ -26,7 +26,7 @@ pub struct TestServer {
     shutdown: Option<oneshot::Sender<()>>,
     serving: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
     // Declared last: dropped after the server is told to stop.
-    db: TestDb,
+    db: Option<TestDb>,
 }
 
 fn init_logs() {
@@ -58,8 +58,19 @@ impl TestServer {
     /// Like [`TestServer::start`], with the server's settings adjusted by
     /// `configure` first (e.g. a short `min_revision_timeout`).
     pub async fn start_with(configure: impl FnOnce(&mut rbacd::server::Settings)) -> Self {
+        Self::serve(TestDb::new().await, configure).await
+    }
+
+    /// Stops the server and starts a new one on the same database, as after
+    /// a restart of the process.
+    pub async fn restart(mut self) -> Self {
+        let db = self.db.take().expect("a database");
+        self.stop_serving().await;
+        Self::serve(db, |_| {}).await
+    }
+
+    async fn serve(db: TestDb, configure: impl FnOnce(&mut rbacd::server::Settings)) -> Self {
         init_logs();
-        let db = TestDb::new().await;
         let mut settings = rbacd::server::Settings::new(db.url.clone());
         settings.bootstrap_api_key = Some(ADMIN_KEY.to_owned());
         configure(&mut settings);
@@ -81,7 +92,7 @@ impl TestServer {
             channel,
             shutdown: Some(tx),
             serving: Some(serving),
-            db,
+            db: Some(db),
         }
     }
 
@@ -139,11 +150,15 @@ impl TestServer {
     /// The URL of the database this server stores in, e.g. to open a second
     /// `rbacd::store::Store` on it.
     pub fn database_url(&self) -> &str {
-        &self.db.url
+        &self.db.as_ref().expect("a database").url
     }
 
     /// Stops the server gracefully and waits for it to finish.
     pub async fn stop(mut self) {
+        self.stop_serving().await;
+    }
+
+    async fn stop_serving(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

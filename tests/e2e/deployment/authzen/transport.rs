@@ -62,6 +62,7 @@ async fn keys_are_required_and_must_hold_rbacd_check() {
     let key = server
         .identities()
         .create_api_key(pb::CreateApiKeyRequest {
+            request_id: Default::default(),
             identity: identity_by_id(&account.id),
             name: "gateway".into(),
         })
