@@ -12,6 +12,7 @@ mod json;
 mod nodes;
 mod parse;
 mod render;
+mod revocation;
 mod roles;
 mod status;
 pub mod validate;

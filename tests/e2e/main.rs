@@ -11,5 +11,6 @@ mod deployment;
 mod identities;
 mod inputs;
 mod nodes;
+mod revocation;
 mod roles;
 mod support;
