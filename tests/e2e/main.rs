@@ -6,6 +6,7 @@ mod assignments;
 mod audit;
 mod auth;
 mod authorization;
+mod bounds;
 mod cli;
 mod deployment;
 mod identities;

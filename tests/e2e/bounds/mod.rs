@@ -1,0 +1,8 @@
+//! Bounded resources: how deep the tree goes, how large a page is in bytes,
+//! how far lookups walk per page.
+
+mod depth;
+
+use crate::support::*;
+use rbacd::proto::v1 as pb;
+use tonic::Code;
