@@ -180,7 +180,7 @@ pub(super) async fn subtree_height(conn: &impl ConnectionTrait, node: uuid::Uuid
            SELECT n.id, below.depth + 1 FROM below JOIN nodes n ON n.parent_id = below.id \
            WHERE below.depth < {limit} \
          ) \
-         SELECT MAX(depth) AS height FROM below",
+         SELECT CAST(MAX(depth) AS BIGINT) AS height FROM below",
         start = placeholder(backend, 1),
         limit = placeholder(backend, 2),
     );
