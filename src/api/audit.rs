@@ -7,6 +7,7 @@ mod watch;
 use std::pin::Pin;
 
 use futures::Stream;
+use prost::Message;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -120,9 +121,15 @@ impl AuditService for AuditApi {
             .store
             .list_changes(caller.environment, &filter, page)
             .await?;
+        let mut changes: Vec<pb::Change> = listed.items.iter().map(render_change).collect();
+        let cut = paging::keep_within_bytes(&mut changes, Message::encoded_len);
+        let next_page_token = match changes.last() {
+            Some(last) if cut => paging::encode_revision_token(last.revision),
+            _ => listed.next_page_token,
+        };
         Ok(Response::new(pb::ListChangesResponse {
-            changes: listed.items.iter().map(render_change).collect(),
-            next_page_token: listed.next_page_token,
+            changes,
+            next_page_token,
         }))
     }
 

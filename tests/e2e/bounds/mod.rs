@@ -2,6 +2,7 @@
 //! how far lookups walk per page.
 
 mod depth;
+mod page_bytes;
 
 use crate::support::*;
 use rbacd::proto::v1 as pb;
