@@ -66,8 +66,9 @@ pub struct ServeArgs {
     /// Longest wait, in milliseconds, for a check's `min_revision` before UNAVAILABLE.
     #[arg(long, env = "RBACD_MIN_REVISION_TIMEOUT_MS", default_value_t = 5000)]
     pub min_revision_timeout_ms: u64,
-    /// How often, in milliseconds, to poll the change log for other instances' writes.
-    #[arg(long, env = "RBACD_POLL_INTERVAL_MS", default_value_t = 1000)]
+    /// How often, in milliseconds, to poll the change log for other instances'
+    /// writes (a revocation ends open streams within a second on every instance).
+    #[arg(long, env = "RBACD_POLL_INTERVAL_MS", default_value_t = 250)]
     pub poll_interval_ms: u64,
     /// How old the in-memory index may grow while the database is unreachable
     /// before checks fail closed with UNAVAILABLE (e.g. `30s`, `5m`).

@@ -11,11 +11,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokio::sync::{Mutex, broadcast};
+use tokio::sync::{Mutex, broadcast, watch};
 
 use crate::{
     access::KeyRing,
-    domain::{Change, Error, Result},
+    domain::{Change, Error, Result, change::Event},
     engine::Engine,
     store::{Store, Written},
 };
@@ -40,6 +40,18 @@ pub struct Feed {
     /// Set by the health watch once the index is older than `--max-staleness`:
     /// checks then fail closed.
     stale: AtomicBool,
+    /// The revision of the last applied change that may take access away
+    /// (keys, identities, roles, assignments): long-lived calls re-check then.
+    access: watch::Sender<u64>,
+}
+
+/// Whether a change may take away a caller's key, identity or a permission it
+/// holds at the root. Node changes cannot: the root never moves.
+fn may_revoke(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::EnvironmentCreated(_) | Event::NodeSaved(_) | Event::NodeDeleted(_)
+    )
 }
 
 impl Feed {
@@ -54,7 +66,18 @@ impl Feed {
             started: Instant::now(),
             synced_ms: AtomicU64::new(0),
             stale: AtomicBool::new(false),
+            access: watch::Sender::new(0),
         })
+    }
+
+    /// Changes whenever an applied change may have taken access away.
+    pub fn access_changes(&self) -> watch::Receiver<u64> {
+        self.access.subscribe()
+    }
+
+    /// The key ring this feed keeps current.
+    pub fn keys(&self) -> &Arc<KeyRing> {
+        &self.keys
     }
 
     /// Every change applied from now on, in revision order.
@@ -148,6 +171,9 @@ impl Feed {
         // Keys first: the engine's revision is what writers wait for.
         self.keys.apply(&change.event);
         self.engine.apply(&change);
+        if may_revoke(&change.event) {
+            self.access.send_replace(change.revision);
+        }
         // No subscriber is fine.
         let _ = self.applied.send(Arc::new(change));
     }

@@ -91,7 +91,7 @@ impl Settings {
             database_url: database_url.into(),
             database_schema: None,
             min_revision_timeout: Duration::from_secs(5),
-            poll_interval: Duration::from_secs(1),
+            poll_interval: Duration::from_millis(250),
             max_staleness: Duration::from_secs(60),
             bootstrap_api_key: None,
             metrics_listen: None,

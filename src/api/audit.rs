@@ -1,26 +1,26 @@
 //! AuditService: the change log of the caller's environment, listed a page at
 //! a time or watched as a stream.
 
+mod outbox;
 mod watch;
 
 use std::pin::Pin;
 
 use futures::Stream;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
+use prost::Message;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::{State, caller, enums, json, parse, parse::Violations, render};
+use super::{State, caller, enums, json, parse, parse::Violations, render, revocation::Grant};
 use crate::domain::{
     Change, Error, FieldViolation, Result, change::ObjectKind, paging, paging::RevisionPageRequest,
 };
 use crate::proto::v1::{self as pb, audit_service_server::AuditService};
 use crate::store::ChangeFilter;
 
-/// Changes a Watch buffers for a client that reads slowly; past it, the
+/// Encoded bytes a Watch buffers for a client that reads slowly; past it, the
 /// server stops reading the log for that stream until the client catches up.
-const WATCH_BUFFER: usize = 256;
+const WATCH_BUFFER_BYTES: usize = 1 << 20;
 
 /// Serves AuditService.
 pub struct AuditApi {
@@ -122,9 +122,15 @@ impl AuditService for AuditApi {
             .store
             .list_changes(caller.environment, &filter, page)
             .await?;
+        let mut changes: Vec<pb::Change> = listed.items.iter().map(render_change).collect();
+        let cut = paging::keep_within_bytes(&mut changes, Message::encoded_len);
+        let next_page_token = match changes.last() {
+            Some(last) if cut => paging::encode_revision_token(last.revision),
+            _ => listed.next_page_token,
+        };
         Ok(Response::new(pb::ListChangesResponse {
-            changes: listed.items.iter().map(render_change).collect(),
-            next_page_token: listed.next_page_token,
+            changes,
+            next_page_token,
         }))
     }
 
@@ -138,6 +144,12 @@ impl AuditService for AuditApi {
         self.state
             .policy
             .authorize_at_root(&caller, &crate::domain::builtin::audit_read())?;
+        let grant = Grant::of(
+            &self.state,
+            &request,
+            caller,
+            crate::domain::builtin::audit_read(),
+        )?;
         let req = request.into_inner();
         let mut v = Violations::default();
         let filter = change_filter(&mut v, req.object_kind, &req.object_id, &req.actor_id);
@@ -146,15 +158,16 @@ impl AuditService for AuditApi {
         let filter = filter?;
         // Subscribed before the backlog is read, so no change falls between them.
         let live = self.state.feed.subscribe();
-        let (tx, rx) = mpsc::channel(WATCH_BUFFER);
+        let (tx, rx) = outbox::outbox(WATCH_BUFFER_BYTES);
         let watcher = watch::Watcher {
             store: std::sync::Arc::clone(&self.state.store),
             environment_id: caller.environment,
             filter,
             last_sent: req.after_revision,
             tx,
+            grant: Some(grant),
         };
         tokio::spawn(watcher.run(live, self.state.draining.clone()));
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(rx)))
     }
 }

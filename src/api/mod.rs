@@ -16,6 +16,7 @@ mod json;
 mod nodes;
 mod parse;
 mod render;
+mod revocation;
 mod roles;
 mod signing;
 mod status;

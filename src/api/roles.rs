@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::{State, caller, parse, parse::Violations, render};
-use crate::domain::{MAX_TEXT_LEN, PageRequest, RoleName, builtin};
+use crate::domain::{MAX_TEXT_LEN, PageRequest, RoleName, builtin, paging};
 use crate::proto::v1::{self as pb, role_service_server::RoleService};
 use crate::store::{NewRole, RoleUpdate};
 
@@ -149,9 +149,16 @@ impl RoleService for RoleApi {
             .store
             .list_roles(caller.environment, page)
             .await?;
+        let mut roles: Vec<pb::Role> = listed.items.iter().map(render::role).collect();
+        let cut = paging::keep_within_bytes(&mut roles, prost::Message::encoded_len);
+        // Cut pages keep at least one role, and the next starts after the last kept.
+        let next_page_token = match listed.items.get(roles.len().wrapping_sub(1)) {
+            Some(last) if cut => paging::encode_token(last.id.0),
+            _ => listed.next_page_token,
+        };
         Ok(Response::new(pb::ListRolesResponse {
-            roles: listed.items.iter().map(render::role).collect(),
-            next_page_token: listed.next_page_token,
+            roles,
+            next_page_token,
         }))
     }
 

@@ -38,3 +38,5 @@ pub use time::Timestamp;
 
 /// Most items a batch request may carry.
 pub const MAX_BATCH_ITEMS: usize = 1000;
+/// Deepest level a node may sit at below its environment's root (level 0).
+pub const MAX_TREE_DEPTH: u32 = 128;

@@ -132,6 +132,31 @@ fn decode_token(token: &str) -> std::result::Result<Option<Uuid>, ()> {
     Uuid::try_parse(id).map(Some).map_err(|_| ())
 }
 
+/// Most encoded bytes of one page's items: a page stops before 4 MiB, the
+/// largest message a default gRPC client receives, with room for the rest of
+/// the response.
+pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024 - 64 * 1024;
+/// What a repeated field adds to each item's own bytes: its tag and length.
+const ITEM_OVERHEAD: usize = 6;
+
+/// Cuts `items` to the leading ones whose encoded sizes (`bytes_of`) fit in
+/// [`MAX_PAGE_BYTES`], always keeping the first; true when some were cut,
+/// so the next page starts after the last one kept.
+pub fn keep_within_bytes<T>(items: &mut Vec<T>, bytes_of: impl Fn(&T) -> usize) -> bool {
+    let mut total = 0usize;
+    let fitting = items
+        .iter()
+        .take_while(|item| {
+            total = total.saturating_add(bytes_of(item) + ITEM_OVERHEAD);
+            total <= MAX_PAGE_BYTES
+        })
+        .count()
+        .max(1);
+    let cut = fitting < items.len();
+    items.truncate(fitting);
+    cut
+}
+
 /// One page of a list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Page<T> {
@@ -173,6 +198,23 @@ impl<T> Page<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_keeps_what_fits_in_its_bytes_and_at_least_one_item() {
+        let mut items = vec![MAX_PAGE_BYTES / 3; 5];
+        assert!(keep_within_bytes(&mut items, |&b| b));
+        assert_eq!(
+            items.len(),
+            2,
+            "a third more would pass the budget with overheads"
+        );
+        let mut huge = vec![MAX_PAGE_BYTES * 2, 1];
+        assert!(keep_within_bytes(&mut huge, |&b| b));
+        assert_eq!(huge.len(), 1);
+        let mut small = vec![10; 1000];
+        assert!(!keep_within_bytes(&mut small, |&b| b));
+        assert_eq!(small.len(), 1000);
+    }
 
     #[test]
     fn page_size_defaults_caps_and_refuses_negative() {

@@ -7,7 +7,8 @@ use sea_orm::{
 
 use super::{Caller, Store, Written, assignments, convert, entity::node, error, resolve};
 use crate::domain::{
-    EnvironmentId, Error, Node, NodeId, NodeKey, NodeRef, Page, PageRequest, Result, change::Event,
+    EnvironmentId, Error, MAX_TREE_DEPTH, Node, NodeId, NodeKey, NodeRef, Page, PageRequest,
+    Result, change::Event, quote,
 };
 
 /// A node to create.
@@ -26,6 +27,13 @@ pub struct DeletedNode {
     pub node: Node,
     pub nodes: u32,
     pub assignments: u32,
+}
+
+/// Refuses a write that would put a node below [`MAX_TREE_DEPTH`].
+fn too_deep(what: &str) -> Error {
+    Error::FailedPrecondition(format!(
+        "{what}; the tree is at most {MAX_TREE_DEPTH} levels deep below the root (level 0)"
+    ))
 }
 
 fn active_model(node: &Node) -> node::ActiveModel {
@@ -48,6 +56,14 @@ impl Store {
         let mut tx = self.begin_write(caller).await?;
         let parent =
             resolve::node_row_or_root(&tx.txn, caller.environment, new.parent.as_ref()).await?;
+        let level = resolve::ancestors(&tx.txn, parent.parent_id).await?.len() as u32 + 1;
+        if level > MAX_TREE_DEPTH {
+            return Err(too_deep(&format!(
+                "node `{}` would sit at level {level} under `{}`",
+                quote(new.key.as_str()),
+                quote(&parent.key)
+            )));
+        }
         let node = Node {
             id: NodeId::generate(),
             environment_id: caller.environment,
@@ -125,6 +141,15 @@ impl Store {
             return Err(Error::FailedPrecondition(format!(
                 "cannot move node `{}` under `{}`: the new parent is the node itself or one of its descendants",
                 row.key, parent.key
+            )));
+        }
+        let level = above_parent.len() as u32 + 1;
+        let deepest = level.saturating_add(resolve::subtree_height(&tx.txn, row.id).await?);
+        if deepest > MAX_TREE_DEPTH {
+            return Err(too_deep(&format!(
+                "moving node `{}` under `{}` would put its subtree down to level {deepest}",
+                quote(&row.key),
+                quote(&parent.key)
             )));
         }
         let before = convert::node(row)?;

@@ -1,6 +1,8 @@
 //! Finding the object a reference names, within one environment.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement,
+};
 
 use super::{
     convert,
@@ -121,23 +123,151 @@ pub(super) async fn root_row(
         .ok_or_else(|| Error::Internal(format!("the environment has no `{ROOT_NODE_KEY}` node")))
 }
 
-/// The ancestors of `node` (nearest first), not including the node itself.
+/// Levels a recursive tree query follows at most: a guard against a cycle,
+/// far above the deepest tree rbacd lets anyone build.
+const WALK_LIMIT: u32 = 100_000;
+
+/// The `n`th (1-based) bind placeholder of `backend`.
+fn placeholder(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".into(),
+    }
+}
+
+/// The ancestors of the node whose parent is `parent` (nearest first), not
+/// including the node itself: one recursive query, whatever the depth.
 pub(super) async fn ancestors(
     conn: &impl ConnectionTrait,
-    mut parent: Option<uuid::Uuid>,
+    parent: Option<uuid::Uuid>,
 ) -> Result<Vec<node::Model>> {
-    let mut chain = Vec::new();
-    while let Some(id) = parent {
-        let row = node::Entity::find_by_id(id)
-            .one(conn)
-            .await
-            .map_err(error::on_query("walk up the node tree"))?
-            .ok_or_else(|| Error::Internal("the node tree has a dangling parent".into()))?;
-        parent = row.parent_id;
-        chain.push(row);
-        if chain.len() > 100_000 {
-            return Err(Error::Internal("the node tree has a cycle".into()));
-        }
+    let Some(parent) = parent else {
+        return Ok(Vec::new());
+    };
+    let backend = conn.get_database_backend();
+    let sql = format!(
+        "WITH RECURSIVE chain(id, depth) AS ( \
+           SELECT id, 0 FROM nodes WHERE id = {start} \
+           UNION ALL \
+           SELECT n.parent_id, chain.depth + 1 FROM chain JOIN nodes n ON n.id = chain.id \
+           WHERE n.parent_id IS NOT NULL AND chain.depth < {limit} \
+         ) \
+         SELECT nodes.* FROM chain JOIN nodes ON nodes.id = chain.id ORDER BY chain.depth",
+        start = placeholder(backend, 1),
+        limit = placeholder(backend, 2),
+    );
+    let statement =
+        Statement::from_sql_and_values(backend, sql, [parent.into(), (WALK_LIMIT as i64).into()]);
+    let chain = node::Entity::find()
+        .from_raw_sql(statement)
+        .all(conn)
+        .await
+        .map_err(error::on_query("walk up the node tree"))?;
+    if chain.len() as u32 > WALK_LIMIT {
+        return Err(Error::Internal("the node tree has a cycle".into()));
     }
     Ok(chain)
+}
+
+/// How many levels the subtree of `node` reaches below it (0 for a leaf):
+/// one recursive query.
+pub(super) async fn subtree_height(conn: &impl ConnectionTrait, node: uuid::Uuid) -> Result<u32> {
+    let backend = conn.get_database_backend();
+    let sql = format!(
+        "WITH RECURSIVE below(id, depth) AS ( \
+           SELECT id, 0 FROM nodes WHERE id = {start} \
+           UNION ALL \
+           SELECT n.id, below.depth + 1 FROM below JOIN nodes n ON n.parent_id = below.id \
+           WHERE below.depth < {limit} \
+         ) \
+         SELECT CAST(MAX(depth) AS BIGINT) AS height FROM below",
+        start = placeholder(backend, 1),
+        limit = placeholder(backend, 2),
+    );
+    let statement =
+        Statement::from_sql_and_values(backend, sql, [node.into(), (WALK_LIMIT as i64).into()]);
+    let row = conn
+        .query_one_raw(statement)
+        .await
+        .map_err(error::on_query("measure the subtree"))?;
+    let height: Option<i64> = match row {
+        Some(row) => row
+            .try_get("", "height")
+            .map_err(error::on_query("measure the subtree"))?,
+        None => None,
+    };
+    Ok(height.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+
+    use sea_orm::{ActiveModelTrait, Database, Set};
+
+    use super::*;
+    use crate::store::Store;
+
+    /// A chain far deeper than the API allows, written row by row, is read
+    /// up and measured down in one statement each.
+    #[tokio::test]
+    async fn ancestors_and_subtree_height_are_one_query_each_at_any_depth() {
+        const DEPTH: usize = 600;
+        let path = std::env::temp_dir().join(format!("rbacd-resolve-{}.db", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let env = store.create_environment("e", None).await.unwrap();
+        let env = env.value.environment.id;
+        let root = root_row(&store.db, env).await.unwrap();
+        let mut chain = vec![root.id];
+        for level in 1..=DEPTH {
+            let id = uuid::Uuid::now_v7();
+            node::ActiveModel {
+                id: Set(id),
+                environment_id: Set(env.0),
+                key: Set(format!("n{level}")),
+                name: Set(String::new()),
+                kind: Set(String::new()),
+                parent_id: Set(chain.last().copied()),
+                created_at: Set(0),
+                updated_at: Set(0),
+            }
+            .insert(&store.db)
+            .await
+            .unwrap();
+            chain.push(id);
+        }
+
+        let mut counted = Database::connect(&url).await.unwrap();
+        let statements = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&statements);
+        counted.set_metric_callback(move |_| {
+            seen.fetch_add(1, Ordering::Relaxed);
+        });
+        let deepest = *chain.last().unwrap();
+        let above = ancestors(&counted, Some(chain[DEPTH - 1])).await.unwrap();
+        let ids: Vec<uuid::Uuid> = above.iter().map(|n| n.id).collect();
+        let mut expected: Vec<uuid::Uuid> = chain[..DEPTH].to_vec();
+        expected.reverse();
+        assert_eq!(ids, expected, "every ancestor, nearest first");
+        assert_eq!(statements.load(Ordering::Relaxed), 1);
+        assert!(ancestors(&counted, None).await.unwrap().is_empty());
+
+        statements.store(0, Ordering::Relaxed);
+        assert_eq!(
+            subtree_height(&counted, root.id).await.unwrap(),
+            DEPTH as u32
+        );
+        assert_eq!(subtree_height(&counted, deepest).await.unwrap(), 0);
+        assert_eq!(statements.load(Ordering::Relaxed), 2);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+    }
 }

@@ -7,16 +7,19 @@
 //! both ways is sent once, because only revisions above the last one sent go
 //! out. When the subscription lags (the client read too slowly and broadcasts
 //! were dropped), the stream reads the store again from the last revision sent.
+//! The stream ends with UNAUTHENTICATED or PERMISSION_DENIED once its caller
+//! loses its key, its identity or `Rbacd:Audit:Read` ([`Grant`]).
 
 use std::sync::Arc;
 
 use tokio::sync::{
     broadcast::{self, error::RecvError},
-    mpsc, watch,
+    watch,
 };
 use tonic::Status;
 
-use super::render_change;
+use super::{outbox::Outbox, render_change};
+use crate::api::revocation::Grant;
 use crate::{
     domain::{Change, EnvironmentId},
     proto::v1 as pb,
@@ -25,8 +28,6 @@ use crate::{
 
 /// Changes read from the store per query while sending the backlog.
 const BACKLOG_BATCH: u64 = 500;
-
-type Outbox = mpsc::Sender<std::result::Result<pb::WatchResponse, Status>>;
 
 /// Why a stream stops.
 enum Stop {
@@ -53,6 +54,16 @@ pub(super) struct Watcher {
     /// The highest revision sent (or the client's `after_revision`).
     pub last_sent: u64,
     pub tx: Outbox,
+    /// The access the stream was opened with; `None` is never revoked.
+    pub grant: Option<Grant>,
+}
+
+/// Resolves with the status that ends the stream once its access is lost.
+async fn lost(grant: &mut Option<Grant>) -> Status {
+    match grant {
+        Some(grant) => grant.lost().await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Watcher {
@@ -77,7 +88,7 @@ impl Watcher {
             }
         };
         if let Stop::Failed(status) = stop {
-            let _ = self.tx.send(Err(status)).await;
+            self.tx.end(status);
         }
     }
 
@@ -111,10 +122,13 @@ impl Watcher {
         draining: &mut watch::Receiver<bool>,
     ) -> LiveEnd {
         loop {
+            // Access is looked at first: the change that revoked it is not sent.
             let next = tokio::select! {
-                next = live.recv() => next,
+                biased;
+                status = lost(&mut self.grant) => return LiveEnd::Stop(Stop::Failed(status)),
                 _ = draining.wait_for(|d| *d) => return LiveEnd::Stop(Stop::Draining),
                 _ = self.tx.closed() => return LiveEnd::Stop(Stop::ClientGone),
+                next = live.recv() => next,
             };
             match next {
                 Ok(change) if self.wants(&change) => {
@@ -146,12 +160,13 @@ impl Watcher {
         change: &Change,
         draining: &mut watch::Receiver<bool>,
     ) -> Result<(), Stop> {
-        let message = Ok(pb::WatchResponse {
+        let message = pb::WatchResponse {
             change: Some(render_change(change)),
-        });
+        };
         tokio::select! {
             sent = self.tx.send(message) => sent.map_err(|_| Stop::ClientGone)?,
             _ = draining.wait_for(|d| *d) => return Err(Stop::Draining),
+            status = lost(&mut self.grant) => return Err(Stop::Failed(status)),
         }
         self.last_sent = change.revision;
         Ok(())
@@ -160,6 +175,8 @@ impl Watcher {
 
 #[cfg(test)]
 mod tests {
+    use futures::StreamExt;
+
     use super::*;
     use crate::{
         domain::Caller,
@@ -193,7 +210,7 @@ mod tests {
             create_role(&store, caller, &format!("early-{i}")).await;
         }
         let (feed, live) = broadcast::channel(2);
-        let (tx, mut rx) = mpsc::channel(1);
+        let (tx, mut rx) = super::super::outbox::outbox(1);
         let (_drain, draining) = watch::channel(false);
         let watcher = Watcher {
             store: Arc::clone(&store),
@@ -201,6 +218,7 @@ mod tests {
             filter: ChangeFilter::default(),
             last_sent: 0,
             tx,
+            grant: None,
         };
         tokio::spawn(watcher.run(live, draining));
         let mut last = 0;
@@ -211,7 +229,7 @@ mod tests {
         }
         let mut received = Vec::new();
         while received.last() != Some(&last) {
-            let message = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            let message = tokio::time::timeout(std::time::Duration::from_secs(10), rx.next())
                 .await
                 .unwrap()
                 .unwrap()

@@ -10,8 +10,10 @@ use std::pin::Pin;
 use futures::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{State, caller, parse, parse::Violations};
-use crate::domain::{Error, IdentityRef, MAX_BATCH_ITEMS, NodeRef, Permission, Timestamp, paging};
+use super::{State, caller, parse, parse::Violations, revocation::Grant};
+use crate::domain::{
+    Error, IdentityRef, MAX_BATCH_ITEMS, NodeRef, Permission, Timestamp, builtin, paging,
+};
 use crate::engine::Denial;
 use crate::proto::v1::{self as pb, authorization_service_server::AuthorizationService};
 
@@ -72,6 +74,7 @@ impl AuthorizationService for AuthorizationApi {
     ) -> std::result::Result<Response<pb::BatchCheckResponse>, Status> {
         let caller = caller(&request)?;
         self.state.may_check(&caller)?;
+        let mut grant = Grant::of(&self.state, &request, caller, builtin::check())?;
         let checks = request.into_inner().checks;
         if checks.is_empty() || checks.len() > MAX_BATCH_ITEMS {
             return Err(Error::invalid(
@@ -83,7 +86,11 @@ impl AuthorizationService for AuthorizationApi {
         // One bounded wait for the whole batch; items still behind after it
         // get UNAVAILABLE at once instead of waiting again, one by one.
         let newest = checks.iter().map(|c| c.min_revision).max().unwrap_or(0);
-        let _ = self.state.reach(newest).await;
+        // Access lost while waiting ends the call before anything is answered.
+        tokio::select! {
+            _ = self.state.reach(newest) => {}
+            lost = grant.lost() => return Err(lost),
+        }
         let mut tally = Tally::default();
         let results = checks
             .into_iter()
@@ -104,8 +111,13 @@ impl AuthorizationService for AuthorizationApi {
     ) -> std::result::Result<Response<Self::CheckStreamStream>, Status> {
         let caller = caller(&request)?;
         self.state.may_check(&caller)?;
-        let answers =
-            stream::Answers::new(request.into_inner(), self.state.clone(), caller.environment);
+        let grant = Grant::of(&self.state, &request, caller, builtin::check())?;
+        let answers = stream::Answers::new(
+            request.into_inner(),
+            self.state.clone(),
+            caller.environment,
+            grant,
+        );
         Ok(Response::new(Box::pin(answers)))
     }
 

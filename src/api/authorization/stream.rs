@@ -3,6 +3,8 @@
 //! request only when the answer stream is polled for the next answer, and
 //! h2's flow control stops polling it when the client does not read, so a
 //! client that never reads holds back its own stream and nothing else.
+//! The stream ends with UNAUTHENTICATED or PERMISSION_DENIED once its caller
+//! loses its key, its identity or `Rbacd:Check` ([`Grant`]).
 
 use std::{
     future::Future,
@@ -15,7 +17,7 @@ use tokio::sync::watch;
 use tonic::{Code, Status, Streaming};
 
 use super::answer::{Step, Tally};
-use crate::api::State;
+use crate::api::{State, revocation::Grant};
 use crate::domain::EnvironmentId;
 use crate::proto::v1 as pb;
 
@@ -26,6 +28,7 @@ pub(super) struct Answers {
     inbound: Streaming<pb::CheckRequest>,
     state: State,
     env: EnvironmentId,
+    grant: Grant,
     /// Ready once the server drains: the stream then ends, cleanly. Polled
     /// (which registers the wake-up) only when the stream would wait; while
     /// requests keep coming, `draining.has_changed()` is the cheaper look.
@@ -42,6 +45,7 @@ impl Answers {
         inbound: Streaming<pb::CheckRequest>,
         state: State,
         env: EnvironmentId,
+        grant: Grant,
     ) -> Self {
         let mut draining = state.draining.clone();
         // Draining only ever turns on, so any change from here on means drained.
@@ -50,6 +54,7 @@ impl Answers {
         Self {
             inbound,
             env,
+            grant,
             // A dropped sender counts as drained too: the server is gone.
             drained: Box::pin(async move {
                 let _ = drain.wait_for(|d| *d).await;
@@ -89,10 +94,16 @@ impl Stream for Answers {
             if !matches!(this.draining.has_changed(), Ok(false)) {
                 return this.end(None);
             }
+            if let Some(lost) = this.grant.lost_now() {
+                return this.end(Some(Err(lost)));
+            }
             let request = match Pin::new(&mut this.inbound).poll_next(cx) {
                 Poll::Pending => {
                     if this.drained.as_mut().poll(cx).is_ready() {
                         return this.end(None);
+                    }
+                    if let Poll::Ready(lost) = this.grant.poll_lost(cx) {
+                        return this.end(Some(Err(lost)));
                     }
                     // Idle for now: the counters catch up.
                     this.tally.flush(&this.state.metrics);

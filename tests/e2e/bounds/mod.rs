@@ -1,0 +1,9 @@
+//! Bounded resources: how deep the tree goes, how large a page is in bytes,
+//! how far lookups walk per page.
+
+mod depth;
+mod page_bytes;
+
+use crate::support::*;
+use rbacd::proto::v1 as pb;
+use tonic::Code;
