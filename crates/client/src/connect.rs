@@ -187,7 +187,9 @@ mod tests {
     #[test]
     fn refuses_other_schemes_and_a_ca_without_tls() {
         assert!(Connector::new("ftp://host:1").is_err());
-        let plain = Connector::new("http://host:1").unwrap().ca_certificate_pem("x");
+        let plain = Connector::new("http://host:1")
+            .unwrap()
+            .ca_certificate_pem("x");
         assert!(plain.connect_lazy().is_err());
     }
 }

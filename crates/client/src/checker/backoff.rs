@@ -54,7 +54,10 @@ mod tests {
         let waits: Vec<_> = (0..4).map(|_| b.next_wait()).collect();
         let steps = [100, 200, 350, 350];
         for (wait, step) in waits.iter().zip(steps) {
-            assert!(*wait >= ms(step / 2) && *wait <= ms(step), "{wait:?} for {step}");
+            assert!(
+                *wait >= ms(step / 2) && *wait <= ms(step),
+                "{wait:?} for {step}"
+            );
         }
         b.reset();
         assert!(b.next_wait() <= ms(100));
