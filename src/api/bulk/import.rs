@@ -115,10 +115,10 @@ fn label<T: Copy>(
     if text.is_empty() {
         return;
     }
-    if let Some(id) = v.check(field, parse::uuid(text)) {
-        if labels.insert(id, value).is_some() {
-            v.add(field, "is given to another object of the stream too");
-        }
+    if let Some(id) = v.check(field, parse::uuid(text))
+        && labels.insert(id, value).is_some()
+    {
+        v.add(field, "is given to another object of the stream too");
     }
 }
 

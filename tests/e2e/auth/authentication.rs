@@ -22,7 +22,7 @@ async fn assert_every_rpc_unauthenticated(
 ) {
     let rows = every_rpc(&server.clients(key), f, home);
     let names: BTreeSet<&str> = rows.iter().map(|row| row.name).collect();
-    assert_eq!(names.len(), 34, "every RPC of the six services");
+    assert_eq!(names.len(), 36, "every RPC of the seven services");
     for row in rows {
         let name = row.name;
         let status = row
@@ -125,6 +125,7 @@ async fn health_and_reflection_need_no_key() {
         "rbacd.v1.NodeService",
         "rbacd.v1.AssignmentService",
         "rbacd.v1.AuthorizationService",
+        "rbacd.v1.BulkService",
     ] {
         let status = health
             .check(HealthCheckRequest {

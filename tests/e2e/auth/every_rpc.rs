@@ -1,4 +1,4 @@
-//! One table of every RPC of the six services, each call naming objects of a
+//! One table of every RPC of the seven services, each call naming objects of a
 //! fixture environment. Authentication runs it with bad keys (all refused) and
 //! with the admin key (all reach their handlers); environment isolation runs it
 //! from another environment, where every call naming a fixture object must
