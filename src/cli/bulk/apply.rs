@@ -1,6 +1,10 @@
 //! `rbacd apply`: print the plan, and with `--yes` run it, assignments in
 //! batches of one transaction each, everything else one call per change.
 
+// Requests end in `..Default::default()` so that fields added later (such as
+// `request_id`) need no change here.
+#![allow(clippy::needless_update)]
+
 use std::io::IsTerminal;
 
 use super::document::{AssignmentDoc, BUILTIN_ADMIN, IdentityDoc, NodeDoc, RoleDoc};

@@ -5,6 +5,8 @@ mod apply;
 mod check;
 mod document;
 mod plan;
+#[cfg(test)]
+mod tests;
 
 use std::io::Write;
 

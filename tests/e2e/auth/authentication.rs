@@ -127,6 +127,7 @@ async fn health_and_reflection_need_no_key() {
         "rbacd.v1.NodeService",
         "rbacd.v1.AssignmentService",
         "rbacd.v1.AuthorizationService",
+        "rbacd.v1.BulkService",
     ] {
         let status = health
             .check(HealthCheckRequest {
