@@ -110,7 +110,7 @@ fn invite(
     }
 }
 
-/// Every RPC of the seven services, each with well-formed requests; those naming
+/// Every RPC of the eight services, each with well-formed requests; those naming
 /// fixture objects name them in every way a request can (id, name, email,
 /// external id, key; as target, parent, filter, batch item).
 pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
@@ -648,70 +648,8 @@ pub fn every_rpc(c: &Clients, f: &Fixture, home: &Home) -> Vec<Rpc> {
         }
     );
 
-    // ActionSigningService.
-    rpc!(
-        rows,
-        NotFound,
-        c.signing,
-        register_credential,
-        pb::RegisterCredentialRequest {
-            identity: user(),
-            kind: pb::CredentialKind::Ed25519.into(),
-            public_key: ed25519_dalek::SigningKey::from_bytes(&[7; 32])
-                .verifying_key()
-                .to_bytes()
-                .to_vec(),
-            name: "laptop".into(),
-        }
-    );
-    rpc!(
-        rows,
-        NotFound,
-        c.signing,
-        list_credentials,
-        pb::ListCredentialsRequest {
-            identity: user(),
-            ..Default::default()
-        }
-    );
-    rpc!(
-        rows,
-        Answers,
-        c.signing,
-        revoke_credential,
-        pb::RevokeCredentialRequest {
-            credential_id: uuid::Uuid::now_v7().to_string(),
-        }
-    );
-    rpc!(
-        rows,
-        Answers,
-        c.signing,
-        begin_action,
-        pb::BeginActionRequest {
-            method: "/rbacd.v1.RoleService/CreateRole".into(),
-            request_sha256: vec![0; 32],
-        }
-    );
-    rpc!(
-        rows,
-        Answers,
-        c.signing,
-        complete_action,
-        pb::CompleteActionRequest {
-            challenge_id: uuid::Uuid::now_v7().to_string(),
-            credential_id: uuid::Uuid::now_v7().to_string(),
-            signature: vec![0; 64],
-        }
-    );
-    // BulkService: both act on the caller's own environment.
-    rpc!(rows, Answers, c.bulk, export, pb::ExportRequest::default());
-    rpc!(
-        rows,
-        Answers,
-        c.bulk,
-        import,
-        tokio_stream::iter(vec![pb::ImportRequest::default()])
-    );
+    signing_and_bulk::push(&mut rows, c, user);
     rows
 }
+
+mod signing_and_bulk;
