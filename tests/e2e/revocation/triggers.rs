@@ -48,45 +48,49 @@ async fn revoking_a_key_ends_its_open_check_stream_and_watch_only() {
 
 #[tokio::test]
 async fn disabling_the_identity_ends_its_open_streams() {
-    let server = TestServer::start().await;
-    let who = account(&server, "disabled", &[CHECK, AUDIT]).await;
-    let clients = server.clients(Some(&who.secret));
-    let mut stream = open_check_stream(&clients, &who.identity).await;
-    let mut watch = open_watch(&clients).await;
-    server
-        .identities()
-        .disable_identity(pb::DisableIdentityRequest {
-            request_id: Default::default(),
-            identity: identity_by_id(&who.identity.id),
-        })
-        .await
-        .expect("disable the identity");
-    let since = Instant::now();
-    assert_eq!(
-        ends_with("CheckStream", &mut stream.answers, since).await,
-        Code::Unauthenticated
-    );
-    assert_eq!(
-        ends_with("Watch", &mut watch, since).await,
-        Code::Unauthenticated
-    );
+    identity_change_ends_its_open_streams("disabled", |server, identity| async move {
+        server
+            .identities()
+            .disable_identity(pb::DisableIdentityRequest {
+                request_id: Default::default(),
+                identity,
+            })
+            .await
+            .expect("disable the identity");
+        server
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn deleting_the_identity_ends_its_open_streams() {
+    identity_change_ends_its_open_streams("deleted", |server, identity| async move {
+        server
+            .identities()
+            .delete_identity(pb::DeleteIdentityRequest {
+                request_id: Default::default(),
+                identity,
+            })
+            .await
+            .expect("delete the identity");
+        server
+    })
+    .await;
+}
+
+/// Opens a CheckStream and a Watch on a fresh account's key, makes `change` to
+/// its identity, and expects both calls to end UNAUTHENTICATED.
+async fn identity_change_ends_its_open_streams<F, Fut>(name: &str, change: F)
+where
+    F: FnOnce(TestServer, Option<pb::IdentityRef>) -> Fut,
+    Fut: std::future::Future<Output = TestServer>,
+{
     let server = TestServer::start().await;
-    let who = account(&server, "deleted", &[CHECK, AUDIT]).await;
+    let who = account(&server, name, &[CHECK, AUDIT]).await;
     let clients = server.clients(Some(&who.secret));
     let mut stream = open_check_stream(&clients, &who.identity).await;
     let mut watch = open_watch(&clients).await;
-    server
-        .identities()
-        .delete_identity(pb::DeleteIdentityRequest {
-            request_id: Default::default(),
-            identity: identity_by_id(&who.identity.id),
-        })
-        .await
-        .expect("delete the identity");
+    let _server = change(server, identity_by_id(&who.identity.id)).await;
     let since = Instant::now();
     assert_eq!(
         ends_with("CheckStream", &mut stream.answers, since).await,
