@@ -1,6 +1,7 @@
 //! Code generated from `proto/` by build.rs.
 
 pub mod codec;
+pub mod json;
 
 /// The `rbacd.v1` package.
 pub mod v1 {

@@ -6,7 +6,7 @@ use super::{State, caller, parse, render::timestamp};
 use crate::domain::{ApiKey, MAX_NAME_LEN, PageRequest, builtin};
 use crate::proto::v1 as pb;
 
-fn render(key: &ApiKey) -> pb::ApiKey {
+pub(super) fn render(key: &ApiKey) -> pb::ApiKey {
     pb::ApiKey {
         id: key.id.to_string(),
         identity_id: key.identity_id.to_string(),

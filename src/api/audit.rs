@@ -1,6 +1,7 @@
 //! AuditService: the change log of the caller's environment, listed a page at
 //! a time or watched as a stream.
 
+mod image;
 mod outbox;
 mod watch;
 
@@ -11,12 +12,12 @@ use prost::Message;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::{State, caller, enums, json, parse, parse::Violations, render, revocation::Grant};
+use super::{State, caller, enums, parse, parse::Violations, render, revocation::Grant};
 use crate::domain::{
     Change, Error, FieldViolation, Result, change::ObjectKind, paging, paging::RevisionPageRequest,
 };
 use crate::proto::v1::{self as pb, audit_service_server::AuditService};
-use crate::store::ChangeFilter;
+use crate::store::{ChangeFilter, Store};
 
 /// Encoded bytes a Watch buffers for a client that reads slowly; past it, the
 /// server stops reading the log for that stream until the client catches up.
@@ -82,17 +83,27 @@ fn revision_page(
     }
 }
 
-/// A change on the wire; secrets are stripped from its images.
-pub(super) fn render_change(change: &Change) -> pb::Change {
+/// A change on the wire, its images the objects as the API shows them
+/// (`names` keeps the role names and node keys assignment images show).
+pub(super) async fn render_change(
+    change: &Change,
+    store: &Store,
+    names: &mut image::Names,
+) -> pb::Change {
+    let kind = change.event.object_kind();
+    let before = match &change.before {
+        Some(stored) => Some(image::before(kind, stored, change.at, store, names).await),
+        None => None,
+    };
     pb::Change {
         revision: change.revision,
         create_time: Some(render::timestamp(change.at)),
         actor_id: change.actor.map(|a| a.to_string()).unwrap_or_default(),
         action: change.action.clone(),
-        object_kind: pb::ObjectKind::from(change.event.object_kind()).into(),
+        object_kind: pb::ObjectKind::from(kind).into(),
         object_id: change.event.object_id().to_string(),
-        before: change.before.as_ref().map(json::image),
-        after: change.event.after().as_ref().map(json::image),
+        before,
+        after: image::after(&change.event, change.at, store, names).await,
         signed_by_credential_id: change.signed_by.map(|c| c.to_string()).unwrap_or_default(),
     }
 }
@@ -122,7 +133,11 @@ impl AuditService for AuditApi {
             .store
             .list_changes(caller.environment, &filter, page)
             .await?;
-        let mut changes: Vec<pb::Change> = listed.items.iter().map(render_change).collect();
+        let mut names = image::Names::default();
+        let mut changes = Vec::with_capacity(listed.items.len());
+        for change in &listed.items {
+            changes.push(render_change(change, &self.state.store, &mut names).await);
+        }
         let cut = paging::keep_within_bytes(&mut changes, Message::encoded_len);
         let next_page_token = match changes.last() {
             Some(last) if cut => paging::encode_revision_token(last.revision),
@@ -166,6 +181,7 @@ impl AuditService for AuditApi {
             last_sent: req.after_revision,
             tx,
             grant: Some(grant),
+            names: image::Names::default(),
         };
         tokio::spawn(watcher.run(live, self.state.draining.clone()));
         Ok(Response::new(Box::pin(rx)))

@@ -67,7 +67,7 @@ fn own_identity(caller: &Caller) -> Result<IdentityId> {
         .ok_or_else(|| Error::Unauthenticated("the call carries no identity".into()))
 }
 
-fn render(c: &Credential) -> pb::Credential {
+pub(super) fn render(c: &Credential) -> pb::Credential {
     pb::Credential {
         id: c.id.to_string(),
         identity_id: c.identity_id.to_string(),

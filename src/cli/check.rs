@@ -3,7 +3,7 @@
 use clap::Args;
 use prost_types::Timestamp;
 
-use super::{ConnectionArgs, Failure, Outcome, output, proto_json, references};
+use super::{ConnectionArgs, Failure, Outcome, output, references};
 use crate::proto::v1::{self as pb, authorization_service_client::AuthorizationServiceClient};
 
 /// Arguments of `rbacd check`.
@@ -18,8 +18,8 @@ pub struct CheckArgs {
     /// The resource: a node key, or a node id (UUID).
     #[arg(long, value_name = "NODE", value_parser = references::node)]
     node: pb::NodeRef,
-    /// Decide as of this moment (RFC 3339) instead of now.
-    #[arg(long, value_name = "RFC3339", value_parser = references::timestamp)]
+    /// Decide as of this moment (RFC 3339, or a date such as 2030-01-01) instead of now.
+    #[arg(long, value_name = "TIME", value_parser = references::timestamp)]
     at: Option<Timestamp>,
     /// Wait until the server has applied this change-log revision (a write's `revision`).
     #[arg(long, value_name = "REVISION", default_value_t = 0)]
@@ -53,11 +53,9 @@ pub async fn run(args: CheckArgs) -> Result<Outcome, Failure> {
     } else {
         "DENIED"
     };
-    output::print(
-        args.connection.output,
-        || proto_json::check_response(&response),
-        || format!("{verdict}\n{}\n", response.reason),
-    );
+    output::print(args.connection.output, &response, || {
+        format!("{verdict}\n{}\n", response.reason)
+    })?;
     Ok(if response.allowed {
         Outcome::Done
     } else {

@@ -53,6 +53,16 @@ impl ConnectionArgs {
     }
 }
 
+/// The idempotency key every mutating subcommand takes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RequestIdArgs {
+    /// An idempotency key (at most 128 characters): the same subcommand run
+    /// again with the same key within 24 hours answers the first run's answer
+    /// without writing again.
+    #[arg(long, value_name = "ID", default_value = "")]
+    pub request_id: String,
+}
+
 /// How to verify the server over `https://`, and prove who we are for mutual TLS.
 #[derive(Debug, Clone, Default, Args)]
 pub struct TlsClientArgs {

@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
 
-use super::{ConnectionArgs, Failure, Outcome, output, proto_json, references, table::Table};
+use super::{
+    ConnectionArgs, Failure, Outcome, output, references,
+    table::{self, Table},
+};
 use crate::proto::v1::{self as pb, action_signing_service_client::ActionSigningServiceClient};
 
 /// `rbacd credential ...`.
@@ -67,19 +69,6 @@ pub async fn run(command: CredentialCommand) -> Result<Outcome, Failure> {
     }
 }
 
-fn credential_json(c: &pb::Credential) -> Value {
-    json!({
-        "id": c.id,
-        "identity_id": c.identity_id,
-        "kind": pb::CredentialKind::try_from(c.kind)
-            .map(|k| k.as_str_name())
-            .unwrap_or("UNKNOWN"),
-        "name": c.name,
-        "created_at": proto_json::rfc3339(c.created_at.as_ref()),
-        "revoked_at": proto_json::rfc3339(c.revoked_at.as_ref()),
-    })
-}
-
 fn credential_table(credentials: &[pb::Credential]) -> String {
     let mut table = Table::new(&["ID", "NAME", "KIND", "REVOKED", "IDENTITY"]);
     for c in credentials {
@@ -90,7 +79,7 @@ fn credential_table(credentials: &[pb::Credential]) -> String {
             c.id.clone(),
             c.name.clone(),
             kind.to_owned(),
-            proto_json::rfc3339(c.revoked_at.as_ref()).unwrap_or_default(),
+            table::time(c.revoked_at.as_ref()),
             c.identity_id.clone(),
         ]);
     }
@@ -116,24 +105,13 @@ async fn create_key(args: CreateKeyArgs) -> Result<Outcome, Failure> {
             return Err(status.into());
         }
     };
-    let credentials: Vec<pb::Credential> = response.credential.into_iter().collect();
-    output::print(
-        args.connection.output,
-        || {
-            json!({
-                "credential": credentials.first().map(credential_json),
-                "key_file": args.file.display().to_string(),
-                "revision": response.revision,
-            })
-        },
-        || {
-            format!(
-                "{}\nprivate key written to {}; sign with --signing-key {0} (or RBACD_SIGNING_KEY)",
-                credential_table(&credentials),
-                args.file.display()
-            )
-        },
-    );
+    output::print(args.connection.output, &response, || {
+        format!(
+            "{}\nprivate key written to {}; sign with --signing-key {1} (or RBACD_SIGNING_KEY)\n",
+            credential_table(response.credential.as_slice()),
+            args.file.display()
+        )
+    })?;
     Ok(Outcome::Done)
 }
 
@@ -156,11 +134,13 @@ async fn list(args: ListArgs) -> Result<Outcome, Failure> {
         }
         page_token = page.next_page_token;
     }
-    output::print(
-        args.connection.output,
-        || json!({ "credentials": proto_json::list(&credentials, credential_json) }),
-        || credential_table(&credentials),
-    );
+    let response = pb::ListCredentialsResponse {
+        credentials,
+        next_page_token: String::new(),
+    };
+    output::print(args.connection.output, &response, || {
+        credential_table(&response.credentials)
+    })?;
     Ok(Outcome::Done)
 }
 
@@ -172,16 +152,8 @@ async fn revoke(args: RevokeArgs) -> Result<Outcome, Failure> {
         })
         .await?
         .into_inner();
-    let credentials: Vec<pb::Credential> = response.credential.into_iter().collect();
-    output::print(
-        args.connection.output,
-        || {
-            json!({
-                "credential": credentials.first().map(credential_json),
-                "revision": response.revision,
-            })
-        },
-        || credential_table(&credentials),
-    );
+    output::print(args.connection.output, &response, || {
+        credential_table(response.credential.as_slice())
+    })?;
     Ok(Outcome::Done)
 }

@@ -1,9 +1,10 @@
 //! How the command line names objects and instants, parsed into proto form.
 //!
 //! An identity is `EMAIL` (contains `@`), an id (a UUID) or `external:ID`;
-//! a node is an id (a UUID) or otherwise its key; times are RFC 3339.
+//! a node is an id (a UUID) or otherwise its key; a role is an id (a UUID)
+//! or its name; times are RFC 3339 or a date (`2030-01-01`, midnight UTC).
 
-use chrono::DateTime;
+use chrono::{DateTime, NaiveDate};
 use prost_types::Timestamp;
 use uuid::Uuid;
 
@@ -48,6 +49,13 @@ pub fn node(text: &str) -> Result<pb::NodeRef, String> {
     })
 }
 
+/// Names a node by its key.
+pub fn node_key(key: &str) -> pb::NodeRef {
+    pb::NodeRef {
+        r#ref: Some(node_ref::Ref::Key(key.to_owned())),
+    }
+}
+
 /// Names a role by its name (matched case-insensitively by the server).
 pub fn role_by_name(name: &str) -> pb::RoleRef {
     pb::RoleRef {
@@ -55,10 +63,32 @@ pub fn role_by_name(name: &str) -> pb::RoleRef {
     }
 }
 
-/// Parses an RFC 3339 instant, e.g. `2030-01-31T12:00:00Z`.
+/// Parses a role's id (a UUID) or name into a role reference.
+pub fn role(text: &str) -> Result<pb::RoleRef, String> {
+    if text.is_empty() {
+        return Err("a role is its name or id, not empty".into());
+    }
+    if Uuid::try_parse(text).is_ok() {
+        return Ok(pb::RoleRef {
+            r#ref: Some(role_ref::Ref::Id(text.to_owned())),
+        });
+    }
+    Ok(role_by_name(text))
+}
+
+/// Parses an RFC 3339 instant (`2030-01-31T12:00:00Z`) or a date
+/// (`2030-01-31`, meaning its first instant in UTC).
 pub fn timestamp(text: &str) -> Result<Timestamp, String> {
-    let parsed = DateTime::parse_from_rfc3339(text)
-        .map_err(|e| format!("`{text}` is not an RFC 3339 time like 2030-01-31T12:00:00Z: {e}"))?;
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        return Ok(Timestamp {
+            seconds: midnight.timestamp(),
+            nanos: 0,
+        });
+    }
+    let parsed = DateTime::parse_from_rfc3339(text).map_err(|e| {
+        format!("`{text}` is neither a date like 2030-01-31 nor an RFC 3339 time like 2030-01-31T12:00:00Z: {e}")
+    })?;
     Ok(Timestamp {
         seconds: parsed.timestamp(),
         nanos: i32::try_from(parsed.timestamp_subsec_nanos()).unwrap_or(0),
@@ -139,5 +169,23 @@ mod tests {
         let t = timestamp("2030-01-31T12:00:00.25+01:00").unwrap();
         assert_eq!((t.seconds, t.nanos), (1_896_087_600, 250_000_000));
         assert!(timestamp("tomorrow").is_err());
+    }
+
+    #[test]
+    fn a_date_is_its_midnight_in_utc() {
+        let t = timestamp("2030-01-01").unwrap();
+        assert_eq!((t.seconds, t.nanos), (1_893_456_000, 0));
+        assert_eq!(
+            timestamp("2030-01-01").unwrap(),
+            timestamp("2030-01-01T00:00:00Z").unwrap()
+        );
+        assert!(timestamp("2030-02-30").is_err());
+    }
+
+    #[test]
+    fn roles_are_ids_or_names() {
+        assert_eq!(role(ID).unwrap().r#ref, Some(role_ref::Ref::Id(ID.into())));
+        assert_eq!(role("Viewer").unwrap(), role_by_name("Viewer"));
+        assert!(role("").is_err());
     }
 }

@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+use chrono::{DateTime, SecondsFormat};
+use prost_types::Timestamp;
+
 /// Rows under a header, printed with each column as wide as its widest cell.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -39,6 +42,16 @@ impl Table {
 /// `IDENTITY_STATUS_ACTIVE` as `ACTIVE`; `?` for a value this client does not know.
 pub fn enum_label(name: Option<&'static str>, prefix: &str) -> String {
     name.map_or_else(|| "?".into(), |n| n.trim_start_matches(prefix).to_owned())
+}
+
+/// A timestamp in RFC 3339 (UTC), as proto JSON writes it; empty when unset.
+pub fn time(time: Option<&Timestamp>) -> String {
+    time.and_then(|t| {
+        let nanos = u32::try_from(t.nanos).ok()?;
+        DateTime::from_timestamp(t.seconds, nanos)
+    })
+    .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    .unwrap_or_default()
 }
 
 fn shown(cell: &str) -> &str {
@@ -86,6 +99,16 @@ mod tests {
             table.to_string(),
             "NAME           ID\nAdministrator  1\n-              22\n"
         );
+    }
+
+    #[test]
+    fn times_are_rfc3339_in_utc() {
+        let t = Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 500_000_000,
+        };
+        assert_eq!(time(Some(&t)), "2023-11-14T22:13:20.500Z");
+        assert_eq!(time(None), "");
     }
 
     #[test]

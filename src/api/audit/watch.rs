@@ -18,7 +18,7 @@ use tokio::sync::{
 };
 use tonic::Status;
 
-use super::{outbox::Outbox, render_change};
+use super::{image::Names, outbox::Outbox, render_change};
 use crate::api::revocation::Grant;
 use crate::{
     domain::{Change, EnvironmentId},
@@ -56,6 +56,8 @@ pub(super) struct Watcher {
     pub tx: Outbox,
     /// The access the stream was opened with; `None` is never revoked.
     pub grant: Option<Grant>,
+    /// Names assignment images show, kept across the stream's changes.
+    pub names: Names,
 }
 
 /// Resolves with the status that ends the stream once its access is lost.
@@ -161,7 +163,7 @@ impl Watcher {
         draining: &mut watch::Receiver<bool>,
     ) -> Result<(), Stop> {
         let message = pb::WatchResponse {
-            change: Some(render_change(change)),
+            change: Some(render_change(change, &self.store, &mut self.names).await),
         };
         tokio::select! {
             sent = self.tx.send(message) => sent.map_err(|_| Stop::ClientGone)?,
@@ -219,6 +221,7 @@ mod tests {
             last_sent: 0,
             tx,
             grant: None,
+            names: Names::default(),
         };
         tokio::spawn(watcher.run(live, draining));
         let mut last = 0;

@@ -151,7 +151,7 @@ async fn list_changes_filters_by_object_kind_object_id_and_actor() {
     let of_wallets = list_all(&client, query(pb::ObjectKind::Unspecified, &wallets.id, "")).await;
     let actions: Vec<&str> = of_wallets.iter().map(|c| c.action.as_str()).collect();
     assert_eq!(actions, ["CreateNode", "MoveNode"]);
-    assert_eq!(field(&of_wallets[1].after, "parent_id"), payments.id);
+    assert_eq!(field(&of_wallets[1].after, "parentId"), payments.id);
 
     let roles = list_all(&client, query(pb::ObjectKind::Role, &wallets.id, "")).await;
     assert!(roles.is_empty(), "kind and id filters combine: {roles:?}");

@@ -2,6 +2,7 @@
 //! filtered, scoped to the caller's environment; Watch delivering the backlog
 //! and then live changes, resumable without gaps or repeats.
 
+mod images;
 mod list_changes;
 mod watch;
 

@@ -1,87 +1,11 @@
-//! The client subcommands end to end: the built `rbacd` binary talking to the
-//! real server, started in-process on an ephemeral port.
+//! The first subcommands: roles, nodes, identities, assign/unassign, check,
+//! changes, errors and connection flags.
 
 use std::{process::Stdio, time::Duration};
 
-use crate::support::*;
-use serde_json::{Value, json};
+use super::*;
+use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
-
-/// What one run of the binary printed, and how it exited.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// Stdout parsed as JSON; the run must have succeeded.
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(self.ok())
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
-    }
-
-    /// Stdout of a successful run.
-    #[track_caller]
-    fn ok(&self) -> &str {
-        assert_eq!(self.code, 0, "expected success: {}", self.stderr);
-        &self.stdout
-    }
-
-    /// Stdout split into rows of cells (cells are apart by two spaces or more).
-    #[track_caller]
-    fn table(&self) -> Vec<Vec<String>> {
-        let rows = self.ok().lines().map(|line| {
-            let cells = line.split("  ").map(str::trim).filter(|c| !c.is_empty());
-            cells.map(str::to_owned).collect()
-        });
-        rows.collect()
-    }
-}
-
-fn command(args: &[&str]) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_rbacd"));
-    command
-        .args(args)
-        .env_remove("RBACD_SERVER")
-        .env_remove("RBACD_API_KEY")
-        .env("RBACD_LOG", "warn")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    command
-}
-
-async fn run_binary(args: &[&str]) -> Run {
-    let output = command(args).output().await.expect("run the rbacd binary");
-    Run {
-        code: output.status.code().expect("an exit code, not a signal"),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
-    }
-}
-
-/// `args` plus `--server ADDRESS` and the admin's `--api-key`.
-fn against<'a>(address: &'a str, args: &[&'a str]) -> Vec<&'a str> {
-    let mut all = args.to_vec();
-    all.extend(["--server", address, "--api-key", ADMIN_KEY]);
-    all
-}
-
-/// Runs `rbacd LINE` against `server`, LINE split at whitespace.
-async fn rbacd(server: &TestServer, line: &str) -> Run {
-    let address = format!("http://{}", server.addr);
-    let args: Vec<&str> = line.split_whitespace().collect();
-    run_binary(&against(&address, &args)).await
-}
-
-/// The object in `items` whose `field` is `value`.
-#[track_caller]
-fn find<'a>(items: &'a Value, field: &str, value: &str) -> &'a Value {
-    let items = items.as_array().expect("a JSON array");
-    let found = items.iter().find(|item| item[field] == value);
-    found.unwrap_or_else(|| panic!("no item with {field} = {value} in {items:#?}"))
-}
 
 #[tokio::test]
 async fn role_create_and_list() {
@@ -98,7 +22,7 @@ async fn role_create_and_list() {
         .json();
     assert_eq!(created["role"]["name"], "Auditor");
     assert!(is_uuid(created["role"]["id"].as_str().unwrap()));
-    assert!(created["revision"].as_u64().unwrap() > 0);
+    assert!(revision(&created) > 0);
 
     let listed = rbacd(&server, "role list --output json").await.json();
     let viewer = find(&listed["roles"], "name", "Viewer");
@@ -149,7 +73,7 @@ async fn node_create_and_list() {
             "{children:#}"
         );
         assert_eq!(children["nodes"][0]["key"], "wallet:1");
-        assert_eq!(children["nodes"][0]["parent_id"], payments_id.as_str());
+        assert_eq!(children["nodes"][0]["parentId"], payments_id.as_str());
     }
 
     let rows = rbacd(&server, "node list --parent payments").await.table();
@@ -170,10 +94,10 @@ async fn identity_invite_and_list() {
     let invited = rbacd(&server, line).await.json();
     assert_eq!(invited["identity"]["status"], "IDENTITY_STATUS_INVITED");
     assert_eq!(invited["identity"]["kind"], "IDENTITY_KIND_USER");
-    assert_eq!(invited["identity"]["display_name"], "Ada");
+    assert_eq!(invited["identity"]["displayName"], "Ada");
     assert_eq!(invited["assignments"].as_array().unwrap().len(), 1);
-    assert_eq!(invited["assignments"][0]["role_name"], "Viewer");
-    assert_eq!(invited["assignments"][0]["node_key"], "payments");
+    assert_eq!(invited["assignments"][0]["roleName"], "Viewer");
+    assert_eq!(invited["assignments"][0]["nodeKey"], "payments");
 
     let line = "identity invite robot@example.com --service-account";
     let rows = rbacd(&server, line).await.table();
@@ -230,7 +154,7 @@ async fn assign_check_unassign_check() {
     );
     let assigned = rbacd(&server, &line).await.json();
     assert_eq!(assigned["assignment"]["state"], "ASSIGNMENT_STATE_ACTIVE");
-    assert_eq!(assigned["assignment"]["identity_id"], ada.id.as_str());
+    assert_eq!(assigned["assignment"]["identityId"], ada.id.as_str());
 
     // Inherited from `payments`.
     let allowed = rbacd(&server, check).await;
@@ -244,9 +168,9 @@ async fn assign_check_unassign_check() {
         .await
         .json();
     assert_eq!(decision["allowed"], true);
-    assert_eq!(decision["reason_code"], "DECISION_REASON_GRANTED");
-    assert_eq!(decision["granted_by"]["node_key"], "payments");
-    assert_eq!(decision["granted_by"]["matched_permission"], "Wallets:*");
+    assert_eq!(decision["reasonCode"], "DECISION_REASON_GRANTED");
+    assert_eq!(decision["grantedBy"]["nodeKey"], "payments");
+    assert_eq!(decision["grantedBy"]["matchedPermission"], "Wallets:*");
     let in_the_past = rbacd(&server, &format!("{check} --at 2001-01-01T00:00:00Z")).await;
     assert_eq!(
         in_the_past.code, 0,
@@ -267,7 +191,7 @@ async fn assign_check_unassign_check() {
     let line = "assign --identity ada@example.com --role Viewer --node root --to 2999-01-01T00:00:00Z --output json";
     let assigned = rbacd(&server, line).await.json();
     assert_eq!(
-        assigned["assignment"]["effective_to"],
+        assigned["assignment"]["effectiveTo"],
         "2999-01-01T00:00:00Z"
     );
     assert_eq!(rbacd(&server, check).await.code, 0);
@@ -349,12 +273,12 @@ async fn changes_lists_and_follows_the_change_log() {
     let created = rbacd(&server, "role create Viewer --output json")
         .await
         .json();
-    let revision = created["revision"].as_u64().unwrap();
+    let revision = super::revision(&created);
 
     let listed = rbacd(&server, "changes --output json").await.json();
     let role = find(&listed["changes"], "action", "CreateRole");
-    assert_eq!(role["revision"], revision);
-    assert_eq!(role["object_kind"], "OBJECT_KIND_ROLE");
+    assert_eq!(role["revision"], revision.to_string());
+    assert_eq!(role["objectKind"], "OBJECT_KIND_ROLE");
     assert_eq!(role["after"]["name"], "Viewer");
     let after = format!("changes --after {revision} --output json");
     let later = rbacd(&server, &after).await.json();
@@ -385,9 +309,10 @@ async fn changes_lists_and_follows_the_change_log() {
         .expect("a change within 10 s")
         .expect("readable stdout")
         .expect("a line");
-    let change: Value = serde_json::from_str(&line).expect("one JSON change per line");
+    let message: Value = serde_json::from_str(&line).expect("one JSON WatchResponse per line");
+    let change = &message["change"];
     assert_eq!(change["action"], "CreateNode");
     assert_eq!(change["after"]["key"], "wallet:7");
-    assert!(change["revision"].as_u64().unwrap() > revision);
+    assert!(super::revision(change) > revision);
     follower.kill().await.expect("stop the follower");
 }
