@@ -282,7 +282,7 @@ async fn changes_lists_and_follows_the_change_log() {
     assert_eq!(role["after"]["name"], "Viewer");
     let after = format!("changes --after {revision} --output json");
     let later = rbacd(&server, &after).await.json();
-    assert_eq!(later["changes"], json!([]));
+    assert_eq!(later, json!({}), "proto JSON leaves an empty list out");
     let rows = rbacd(&server, "changes --kind role").await.table();
     assert_eq!(rows[0][..4], ["REVISION", "TIME", "ACTION", "KIND"]);
     assert!(rows[1..].iter().all(|row| row[3] == "ROLE"), "{rows:?}");
