@@ -74,18 +74,46 @@ impl fmt::Display for Failure {
 }
 
 fn write_status(f: &mut fmt::Formatter<'_>, status: &Status) -> fmt::Result {
-    write!(
-        f,
-        "error: {}: {}",
-        code_name(status.code()),
-        status.message()
-    )?;
-    if let Some(bad_request) = status.get_details_bad_request() {
-        for violation in bad_request.field_violations {
-            write!(f, "\n  {}: {}", violation.field, violation.description)?;
-        }
+    let said: Vec<String> = status
+        .get_details_bad_request()
+        .map(|bad_request| bad_request.field_violations)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect();
+    let message = headline(status.message(), &said);
+    write!(f, "error: {}: {message}", code_name(status.code()))?;
+    for violation in &said {
+        write!(f, "\n  {violation}")?;
     }
     Ok(())
+}
+
+/// The status message less the violations printed under it, so each is said
+/// once: rbacd's message repeats them (`invalid request: a: x; b: y`) for
+/// clients that read no details.
+fn headline(message: &str, violations: &[String]) -> String {
+    let Some(first) = violations.first() else {
+        return message.to_owned();
+    };
+    let (Some(start), true) = (
+        message.find(first.as_str()),
+        violations.iter().all(|v| message.contains(v.as_str())),
+    ) else {
+        return message.to_owned();
+    };
+    let mut rest = message[start..].to_owned();
+    for violation in violations {
+        rest = rest.replacen(violation.as_str(), "", 1);
+    }
+    // What is left is separators, and perhaps `and N more`.
+    let rest = rest.trim_matches([';', ' ']);
+    let head = message[..start].trim_end_matches([':', ' ']);
+    match (head.is_empty(), rest.is_empty()) {
+        (_, true) => head.to_owned(),
+        (true, false) => rest.to_owned(),
+        (false, false) => format!("{head} ({rest})"),
+    }
 }
 
 /// The status code as gRPC spells it, e.g. `INVALID_ARGUMENT`.
@@ -125,6 +153,20 @@ mod tests {
         assert_eq!(
             Failure::from(status).to_string(),
             "error: INVALID_ARGUMENT: bad role\n  permissions[0]: is not a permission"
+        );
+    }
+
+    #[test]
+    fn violations_repeated_in_the_message_are_printed_once() {
+        let mut details = ErrorDetails::new();
+        details.add_bad_request_violation("name", "is empty");
+        details.add_bad_request_violation("permissions[1]", "is not a permission");
+        let message =
+            "invalid request: name: is empty; permissions[1]: is not a permission; and 2 more";
+        let status = Status::with_error_details(Code::InvalidArgument, message, details);
+        assert_eq!(
+            Failure::from(status).to_string(),
+            "error: INVALID_ARGUMENT: invalid request (and 2 more)\n  name: is empty\n  permissions[1]: is not a permission"
         );
     }
 }

@@ -220,6 +220,8 @@ async fn a_bad_permission_prints_the_status_and_its_field_violation() {
         .lines()
         .any(|l| l.starts_with("  permissions[1]: "));
     assert!(violation, "one line per field violation: {}", run.stderr);
+    let said = run.stderr.matches("permissions[1]").count();
+    assert_eq!(said, 1, "each violation printed once: {}", run.stderr);
 
     let duplicate = rbacd(&server, "role create administrator").await;
     assert_eq!(duplicate.code, 2);
