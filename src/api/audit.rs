@@ -7,7 +7,6 @@ mod watch;
 use std::pin::Pin;
 
 use futures::Stream;
-use prost::Message;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -122,12 +121,13 @@ impl AuditService for AuditApi {
             .store
             .list_changes(caller.environment, &filter, page)
             .await?;
-        let mut changes: Vec<pb::Change> = listed.items.iter().map(render_change).collect();
-        let cut = paging::keep_within_bytes(&mut changes, Message::encoded_len);
-        let next_page_token = match changes.last() {
-            Some(last) if cut => paging::encode_revision_token(last.revision),
-            _ => listed.next_page_token,
-        };
+        let (changes, next_page_token) = super::pages::bounded(
+            self.state.page_bytes,
+            &listed.items,
+            listed.next_page_token,
+            render_change,
+            |c| paging::encode_revision_token(c.revision),
+        );
         Ok(Response::new(pb::ListChangesResponse {
             changes,
             next_page_token,
