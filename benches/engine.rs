@@ -3,6 +3,8 @@
 //! `cargo bench --bench engine` runs everything; filter with a group name:
 //! - `check/standard`, `check/large`: one check (references resolved, windows and
 //!   status checked) over a fixed query mix; the large dataset takes a while to build;
+//! - `lookup/...`: one page of LookupNodes and LookupIdentities on the large dataset,
+//!   first, middle and last of the listing;
 //! - `cells/...`: the three ways of sharing an index, on one thread, on two threads,
 //!   and on two threads while a writer applies about 20,000 changes a second, over
 //!   64 cache-resident queries so that the cost of entering a read stands out.
@@ -27,6 +29,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 #[path = "engine/cpu_clock.rs"]
 mod cpu_clock;
+#[path = "engine/lookup.rs"]
+mod lookup;
 use rbacd::domain::change::{Change, Event};
 use rbacd::domain::{Assignment, AssignmentId, EnvironmentId, Snapshot};
 use rbacd::engine::{Engine, IndexCell, ShardedIndex};
@@ -168,6 +172,15 @@ fn check_large(c: &mut Criterion) {
     bench_check(c, "large", DatasetSpec::LARGE);
 }
 
+fn lookups(c: &mut Criterion) {
+    if !c_filter_matches("lookup/") {
+        return;
+    }
+    let (snapshot, _) = dataset::generate(DatasetSpec::LARGE, 1).into_snapshot();
+    let engine: Engine = build("large", &snapshot);
+    lookup::bench(c, &snapshot, &engine);
+}
+
 /// Skips building the large dataset when a command-line filter excludes it.
 fn c_filter_matches(name: &str) -> bool {
     let filters: Vec<String> = std::env::args()
@@ -283,6 +296,6 @@ fn cells(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    targets = check_standard, cells, check_large
+    targets = check_standard, cells, check_large, lookups
 }
 criterion_main!(benches);

@@ -125,6 +125,11 @@ pub struct LimitArgs {
     /// idle keep-alive connection is closed after it too.
     #[arg(long, env = "RBACD_HTTP_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub http_timeout: Duration,
+    /// Most encoded bytes of one list page's items (every List and Lookup call):
+    /// the page stops before them and its `next_page_token` continues. The
+    /// default stays below the 4 MiB a default gRPC client accepts.
+    #[arg(long, env = "RBACD_MAX_PAGE_BYTES", default_value_t = crate::domain::paging::MAX_PAGE_BYTES)]
+    pub max_page_bytes: usize,
 }
 
 /// TLS on the TCP listeners (`unix:` sockets stay plain: their file mode guards them).

@@ -149,6 +149,7 @@ fn settings(args: &ServeArgs) -> Settings {
             max_pending_reset_streams: limits.max_pending_reset_streams,
             metrics_timeout: limits.metrics_timeout,
             http_timeout: limits.http_timeout,
+            max_page_bytes: limits.max_page_bytes.max(1),
         },
         tls: tls
             .tls_cert

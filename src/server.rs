@@ -264,6 +264,7 @@ impl App {
             engine: self.engine,
             feed: self.feed,
             min_revision_timeout: self.settings.min_revision_timeout,
+            page_bytes: self.settings.limits.max_page_bytes,
             draining,
             metrics,
         };

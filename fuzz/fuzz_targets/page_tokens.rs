@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use rbacd::domain::{
     Error, PageRequest,
-    paging::{self, MAX_PAGE_SIZE, MAX_REVISION, RevisionPageRequest},
+    paging::{self, MAX_PAGE_SIZE, MAX_REVISION, RevisionPageRequest, TreePageRequest},
 };
 
 fn refused(error: Error) {
@@ -29,9 +29,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // Most inputs get a token's own prefix, so the fuzzer reaches what follows it.
-    let token = match data[4] % 3 {
+    let token = match data[4] % 4 {
         0 => rest.to_owned(),
         1 => format!("p1.{rest}"),
+        2 => format!("t1.{rest}"),
         _ => format!("r1.{rest}"),
     };
     let token = token.as_str();
@@ -40,6 +41,17 @@ fuzz_target!(|data: &[u8]| {
             assert!((1..=MAX_PAGE_SIZE).contains(&page.size));
             if let Some(after) = page.after {
                 let again = PageRequest::parse(size, &paging::encode_token(after)).unwrap();
+                assert_eq!(again, page);
+            }
+        }
+        Err(e) => refused(e),
+    }
+    match TreePageRequest::parse(size, token) {
+        Ok(page) => {
+            assert!((1..=MAX_PAGE_SIZE).contains(&page.size));
+            if let Some(after) = page.after {
+                let again =
+                    TreePageRequest::parse(size, &paging::encode_tree_token(after)).unwrap();
                 assert_eq!(again, page);
             }
         }

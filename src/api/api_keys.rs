@@ -66,9 +66,16 @@ pub(super) async fn list(
         .store
         .list_api_keys(caller.environment, identity.as_ref(), page)
         .await?;
+    let (api_keys, next_page_token) = super::pages::bounded(
+        state.page_bytes,
+        &listed.items,
+        listed.next_page_token,
+        render,
+        |k| crate::domain::paging::encode_token(k.id.0),
+    );
     Ok(Response::new(pb::ListApiKeysResponse {
-        api_keys: listed.items.iter().map(render).collect(),
-        next_page_token: listed.next_page_token,
+        api_keys,
+        next_page_token,
     }))
 }
 

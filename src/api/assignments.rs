@@ -240,9 +240,17 @@ impl AssignmentService for AssignmentApi {
         listed
             .items
             .retain(|a| policy.may(&caller, &read, a.assignment.node_id));
+        let now = crate::domain::Timestamp::now();
+        let (assignments, next_page_token) = super::pages::bounded(
+            self.state.page_bytes,
+            &listed.items,
+            listed.next_page_token,
+            |v| render::assignment(v, now),
+            |v| crate::domain::paging::encode_token(v.assignment.id.0),
+        );
         Ok(Response::new(pb::ListAssignmentsResponse {
-            assignments: render::assignments(&listed.items),
-            next_page_token: listed.next_page_token,
+            assignments,
+            next_page_token,
         }))
     }
 

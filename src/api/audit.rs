@@ -138,7 +138,8 @@ impl AuditService for AuditApi {
         for change in &listed.items {
             changes.push(render_change(change, &self.state.store, &mut names).await);
         }
-        let cut = paging::keep_within_bytes(&mut changes, Message::encoded_len);
+        let cut =
+            paging::keep_within_bytes(&mut changes, self.state.page_bytes, Message::encoded_len);
         let next_page_token = match changes.last() {
             Some(last) if cut => paging::encode_revision_token(last.revision),
             _ => listed.next_page_token,

@@ -215,9 +215,16 @@ impl IdentityService for IdentityApi {
             .store
             .list_identities(caller.environment, filter, page)
             .await?;
+        let (identities, next_page_token) = super::pages::bounded(
+            self.state.page_bytes,
+            &listed.items,
+            listed.next_page_token,
+            render::identity,
+            |i| crate::domain::paging::encode_token(i.id.0),
+        );
         Ok(Response::new(pb::ListIdentitiesResponse {
-            identities: listed.items.iter().map(render::identity).collect(),
-            next_page_token: listed.next_page_token,
+            identities,
+            next_page_token,
         }))
     }
 

@@ -14,6 +14,7 @@ mod idempotency;
 mod identities;
 mod json;
 mod nodes;
+mod pages;
 mod parse;
 mod render;
 mod revocation;
@@ -54,6 +55,8 @@ pub struct State {
     pub policy: Policy,
     /// How long a check waits for its `min_revision`.
     pub min_revision_timeout: Duration,
+    /// Most encoded bytes of one list page's items.
+    pub page_bytes: usize,
     /// Becomes true when the server drains: long-lived streams end.
     pub draining: watch::Receiver<bool>,
     pub metrics: Arc<Metrics>,

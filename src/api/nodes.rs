@@ -104,9 +104,16 @@ impl NodeService for NodeApi {
             .store
             .list_nodes(caller.environment, parent.as_ref(), page)
             .await?;
+        let (nodes, next_page_token) = super::pages::bounded(
+            self.state.page_bytes,
+            &listed.items,
+            listed.next_page_token,
+            render::node,
+            |n| crate::domain::paging::encode_token(n.id.0),
+        );
         Ok(Response::new(pb::ListNodesResponse {
-            nodes: listed.items.iter().map(render::node).collect(),
-            next_page_token: listed.next_page_token,
+            nodes,
+            next_page_token,
         }))
     }
 

@@ -27,8 +27,13 @@ impl Violations {
         page_size: i32,
         page_token: &str,
     ) -> Option<crate::domain::PageRequest> {
-        match crate::domain::PageRequest::parse(page_size, page_token) {
-            Ok(page) => Some(page),
+        self.nested(crate::domain::PageRequest::parse(page_size, page_token))
+    }
+
+    /// Keeps a value parsed from several fields, or records its violations.
+    pub fn nested<T>(&mut self, parsed: Result<T>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
             Err(Error::InvalidArgument(found)) => {
                 self.0.extend(found);
                 None

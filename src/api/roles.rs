@@ -149,13 +149,13 @@ impl RoleService for RoleApi {
             .store
             .list_roles(caller.environment, page)
             .await?;
-        let mut roles: Vec<pb::Role> = listed.items.iter().map(render::role).collect();
-        let cut = paging::keep_within_bytes(&mut roles, prost::Message::encoded_len);
-        // Cut pages keep at least one role, and the next starts after the last kept.
-        let next_page_token = match listed.items.get(roles.len().wrapping_sub(1)) {
-            Some(last) if cut => paging::encode_token(last.id.0),
-            _ => listed.next_page_token,
-        };
+        let (roles, next_page_token) = super::pages::bounded(
+            self.state.page_bytes,
+            &listed.items,
+            listed.next_page_token,
+            render::role,
+            |r| paging::encode_token(r.id.0),
+        );
         Ok(Response::new(pb::ListRolesResponse {
             roles,
             next_page_token,

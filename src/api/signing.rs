@@ -173,9 +173,16 @@ impl ActionSigningService for ActionSigningApi {
             .store
             .list_credentials(caller.environment, identity, page)
             .await?;
+        let (credentials, next_page_token) = super::pages::bounded(
+            self.state.page_bytes,
+            &listed.items,
+            listed.next_page_token,
+            render,
+            |c| crate::domain::paging::encode_token(c.id.0),
+        );
         Ok(Response::new(pb::ListCredentialsResponse {
-            credentials: listed.items.iter().map(render).collect(),
-            next_page_token: listed.next_page_token,
+            credentials,
+            next_page_token,
         }))
     }
 

@@ -10,6 +10,7 @@ pub const DEFAULT_PAGE_SIZE: u64 = 100;
 pub const MAX_PAGE_SIZE: u64 = 1000;
 const TOKEN_PREFIX: &str = "p1.";
 const REVISION_TOKEN_PREFIX: &str = "r1.";
+const TREE_TOKEN_PREFIX: &str = "t1.";
 
 /// Largest revision there can be: revisions are stored as signed 64-bit integers.
 pub const MAX_REVISION: u64 = i64::MAX as u64;
@@ -54,6 +55,74 @@ impl PageRequest {
     pub fn first(size: u64) -> Self {
         Self { size, after: None }
     }
+}
+
+/// Where a tree-ordered list (LookupNodes) resumes: after the node `last`,
+/// listed under `parent`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeCursor {
+    pub last: Uuid,
+    pub parent: Option<Uuid>,
+}
+
+/// Which page of a tree-ordered list to return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreePageRequest {
+    /// Items per page, 1..=MAX_PAGE_SIZE.
+    pub size: u64,
+    /// `None` for the first page.
+    pub after: Option<TreeCursor>,
+}
+
+impl TreePageRequest {
+    /// Parses `page_size` and a token made by [`encode_tree_token`].
+    pub fn parse(page_size: i32, page_token: &str) -> Result<Self> {
+        let mut violations = Vec::new();
+        let size = parse_size(page_size, &mut violations);
+        let after = decode_tree_token(page_token).unwrap_or_else(|()| {
+            violations.push(foreign_token());
+            None
+        });
+        if violations.is_empty() {
+            Ok(Self { size, after })
+        } else {
+            Err(Error::InvalidArgument(violations))
+        }
+    }
+}
+
+/// Makes the token that resumes a tree-ordered list after `cursor`.
+pub fn encode_tree_token(cursor: TreeCursor) -> String {
+    match cursor.parent {
+        Some(parent) => format!(
+            "{TREE_TOKEN_PREFIX}{}.{}",
+            cursor.last.simple(),
+            parent.simple()
+        ),
+        None => format!("{TREE_TOKEN_PREFIX}{}", cursor.last.simple()),
+    }
+}
+
+fn decode_tree_token(token: &str) -> std::result::Result<Option<TreeCursor>, ()> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let ids = token.strip_prefix(TREE_TOKEN_PREFIX).ok_or(())?;
+    let simple = |id: &str| match id.len() {
+        32 => Uuid::try_parse(id).map_err(|_| ()),
+        _ => Err(()),
+    };
+    let cursor = match ids.split_once('.') {
+        Some((last, parent)) => TreeCursor {
+            last: simple(last)?,
+            parent: Some(simple(parent)?),
+        },
+        None => TreeCursor {
+            last: simple(ids)?,
+            parent: None,
+        },
+    };
+    Ok(Some(cursor))
 }
 
 /// Which page of a revision-ordered list (the change log) to return.
@@ -140,15 +209,19 @@ pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024 - 64 * 1024;
 const ITEM_OVERHEAD: usize = 6;
 
 /// Cuts `items` to the leading ones whose encoded sizes (`bytes_of`) fit in
-/// [`MAX_PAGE_BYTES`], always keeping the first; true when some were cut,
-/// so the next page starts after the last one kept.
-pub fn keep_within_bytes<T>(items: &mut Vec<T>, bytes_of: impl Fn(&T) -> usize) -> bool {
+/// `budget` bytes ([`MAX_PAGE_BYTES`] unless configured lower), always keeping
+/// the first; true when some were cut, so the next page starts after the last one kept.
+pub fn keep_within_bytes<T>(
+    items: &mut Vec<T>,
+    budget: usize,
+    bytes_of: impl Fn(&T) -> usize,
+) -> bool {
     let mut total = 0usize;
     let fitting = items
         .iter()
         .take_while(|item| {
             total = total.saturating_add(bytes_of(item) + ITEM_OVERHEAD);
-            total <= MAX_PAGE_BYTES
+            total <= budget
         })
         .count()
         .max(1);
@@ -202,17 +275,17 @@ mod tests {
     #[test]
     fn a_page_keeps_what_fits_in_its_bytes_and_at_least_one_item() {
         let mut items = vec![MAX_PAGE_BYTES / 3; 5];
-        assert!(keep_within_bytes(&mut items, |&b| b));
+        assert!(keep_within_bytes(&mut items, MAX_PAGE_BYTES, |&b| b));
         assert_eq!(
             items.len(),
             2,
             "a third more would pass the budget with overheads"
         );
         let mut huge = vec![MAX_PAGE_BYTES * 2, 1];
-        assert!(keep_within_bytes(&mut huge, |&b| b));
+        assert!(keep_within_bytes(&mut huge, MAX_PAGE_BYTES, |&b| b));
         assert_eq!(huge.len(), 1);
         let mut small = vec![10; 1000];
-        assert!(!keep_within_bytes(&mut small, |&b| b));
+        assert!(!keep_within_bytes(&mut small, MAX_PAGE_BYTES, |&b| b));
         assert_eq!(small.len(), 1000);
     }
 
@@ -233,6 +306,34 @@ mod tests {
         );
         assert!(PageRequest::parse(1, "garbage").is_err());
         assert!(PageRequest::parse(1, "p1.zz").is_err());
+    }
+
+    #[test]
+    fn tree_tokens_round_trip_and_foreign_tokens_are_refused() {
+        let (last, parent) = (Uuid::now_v7(), Uuid::now_v7());
+        for cursor in [
+            TreeCursor {
+                last,
+                parent: Some(parent),
+            },
+            TreeCursor { last, parent: None },
+        ] {
+            let page = TreePageRequest::parse(5, &encode_tree_token(cursor)).unwrap();
+            assert_eq!((page.size, page.after), (5, Some(cursor)));
+        }
+        assert_eq!(TreePageRequest::parse(0, "").unwrap().after, None);
+        let hyphenated = format!("t1.{last}");
+        for foreign in [
+            "t1.",
+            "t1..",
+            "garbage",
+            &hyphenated,
+            &format!("t1.{}.", last.simple()),
+            &format!("t1.{}.{}.{}", last.simple(), last.simple(), last.simple()),
+            &encode_token(last),
+        ] {
+            assert!(TreePageRequest::parse(1, foreign).is_err(), "{foreign}");
+        }
     }
 
     #[test]

@@ -82,6 +82,8 @@ impl From<Denial> for Reason {
 pub struct NodeEntry {
     pub id: NodeId,
     pub key: NodeKey,
+    /// Where it sat when listed: a page cut short resumes after any entry.
+    pub cursor: NodeCursor,
 }
 
 /// An identity in a lookup's answer.
@@ -92,11 +94,30 @@ pub struct IdentityEntry {
     pub external_id: Option<ExternalId>,
 }
 
-/// What a lookup found, in ascending id order, up to its limit. `next_after` is
-/// the cursor of the next lookup (the last id found), `None` when nothing is left;
-/// the API turns it into a page token.
+/// One page of a lookup, up to its limit. `next_after` is the cursor the next
+/// page starts after, `None` when nothing is left; the API turns it into a page
+/// token. A page may hold fewer items than its limit and still name a cursor,
+/// when it stopped at its bound of work.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Found<T, C> {
     pub items: Vec<T>,
     pub next_after: Option<C>,
+}
+
+/// Where a page of LookupNodes resumes: after the node `last`, which sat under
+/// `parent` when it was listed (so the place is still known if `last` is deleted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeCursor {
+    pub last: NodeId,
+    pub parent: Option<NodeId>,
+}
+
+/// Why LookupNodes could not be answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum LookupError {
+    #[error(transparent)]
+    Unknown(#[from] Denial),
+    /// The cursor's node and its parent were both deleted since: its place is lost.
+    #[error("the node a page token resumes after was deleted, with its parent")]
+    CursorLost,
 }

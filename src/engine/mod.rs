@@ -28,7 +28,9 @@ use crate::domain::{
     PermissionPattern, Snapshot, Timestamp,
 };
 
-pub use answer::{Decision, Denial, Found, GrantedBy, IdentityEntry, NodeEntry, Reason};
+pub use answer::{
+    Decision, Denial, Found, GrantedBy, IdentityEntry, LookupError, NodeCursor, NodeEntry, Reason,
+};
 pub use cell::{IndexCell, Indexes, ShardedIndex};
 pub use index::{EnvIndex, Holding};
 
@@ -126,7 +128,8 @@ impl<C: IndexCell> Engine<C> {
     }
 
     /// Nodes of `root`'s subtree (root included) where `identity` holds `permission`,
-    /// ascending by id, at most `limit` (at least 1) after the cursor `after`.
+    /// in tree order (a node before its subtree, siblings ascending by id), at most
+    /// `limit` (at least 1) after the cursor `after`.
     #[allow(clippy::too_many_arguments)]
     pub fn lookup_nodes(
         &self,
@@ -135,16 +138,17 @@ impl<C: IndexCell> Engine<C> {
         permission: &Permission,
         root: &NodeRef,
         at: Timestamp,
-        after: Option<NodeId>,
+        after: Option<NodeCursor>,
         limit: usize,
-    ) -> Result<Found<NodeEntry, NodeId>, Denial> {
-        self.read(env, Err(Denial::UnknownIdentity), |index| {
+    ) -> Result<Found<NodeEntry, NodeCursor>, LookupError> {
+        self.read(env, Err(Denial::UnknownIdentity.into()), |index| {
             index.lookup_nodes(identity, permission, root, at, after, limit)
         })
     }
 
     /// ACTIVE identities holding `permission` at `node`, inherited assignments included,
-    /// ascending by id, at most `limit` (at least 1) after the cursor `after`.
+    /// ascending by id, at most `limit` (at least 1) after the cursor `after`; a page
+    /// may stop short of `limit` at its bound of work, naming a cursor all the same.
     pub fn lookup_identities(
         &self,
         env: EnvironmentId,
@@ -185,6 +189,8 @@ impl<C: IndexCell> Engine<C> {
     }
 }
 
+#[cfg(test)]
+mod lookup_tests;
 #[cfg(test)]
 mod test_world;
 #[cfg(test)]

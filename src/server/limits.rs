@@ -25,6 +25,9 @@ pub struct Limits {
     pub metrics_timeout: Duration,
     /// How long an HTTP-face request may take to arrive and be answered.
     pub http_timeout: Duration,
+    /// Most encoded bytes of one list page's items: the page stops before them
+    /// and its token continues. Below 4 MiB, what a default gRPC client receives.
+    pub max_page_bytes: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +42,7 @@ impl Default for Limits {
             max_pending_reset_streams: 20,
             metrics_timeout: Duration::from_secs(10),
             http_timeout: Duration::from_secs(10),
+            max_page_bytes: crate::domain::paging::MAX_PAGE_BYTES,
         }
     }
 }

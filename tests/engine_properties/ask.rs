@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use rbacd::domain::{IdentityRef, NodeRef, Permission, Timestamp};
-use rbacd::engine::{Denial, Engine, IndexCell, Reason};
+use rbacd::engine::{Denial, Engine, IndexCell, LookupError, Reason};
 
 use super::decision_rule::Rows;
 
@@ -108,7 +108,7 @@ impl Ask<'_> {
             }
         };
         let want = match self.denial(true) {
-            Some(denial) => Err(denial),
+            Some(denial) => Err(LookupError::Unknown(denial)),
             None => {
                 let root = self.rows.node(&self.node).unwrap();
                 Ok(self

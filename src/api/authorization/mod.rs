@@ -2,6 +2,7 @@
 
 mod answer;
 mod explain;
+mod lookups;
 mod query;
 mod stream;
 
@@ -163,7 +164,10 @@ impl AuthorizationService for AuthorizationApi {
         let permission = v.check("permission", Permission::parse(&req.permission));
         let root = v.check("root", parse::optional_node_ref(req.root.as_ref()));
         let at = v.check("at", parse::timestamp(req.at.as_ref()));
-        let page = v.nested_page(req.page_size, &req.page_token);
+        let page = v.nested(paging::TreePageRequest::parse(
+            req.page_size,
+            &req.page_token,
+        ));
         let ((identity, permission), ((root, at), page)) =
             v.finish(identity.zip(permission).zip(root.zip(at).zip(page)))?;
         self.state.reach(req.min_revision).await?;
@@ -177,25 +181,15 @@ impl AuthorizationService for AuthorizationApi {
                 &permission,
                 &root,
                 at.unwrap_or_else(Timestamp::now),
-                page.after.map(Into::into),
+                page.after.map(lookups::node_cursor),
                 page.size as usize,
             )
-            .map_err(|d| not_found(d, Some(&identity), &root))?;
-        Ok(Response::new(pb::LookupNodesResponse {
-            nodes: found
-                .items
-                .iter()
-                .map(|n| pb::NodeSummary {
-                    id: n.id.to_string(),
-                    key: n.key.to_string(),
-                })
-                .collect(),
-            next_page_token: found
-                .next_after
-                .map(|id| paging::encode_token(id.0))
-                .unwrap_or_default(),
+            .map_err(|e| lookups::lookup_error(e, &identity, &root))?;
+        Ok(Response::new(lookups::nodes_page(
+            self.state.page_bytes,
+            found,
             revision,
-        }))
+        )))
     }
 
     async fn lookup_identities(
@@ -228,25 +222,10 @@ impl AuthorizationService for AuthorizationApi {
                 page.size as usize,
             )
             .map_err(|d| not_found(d, None, &node))?;
-        Ok(Response::new(pb::LookupIdentitiesResponse {
-            identities: found
-                .items
-                .iter()
-                .map(|i| pb::IdentitySummary {
-                    id: i.id.to_string(),
-                    email: i.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
-                    external_id: i
-                        .external_id
-                        .as_ref()
-                        .map(|e| e.to_string())
-                        .unwrap_or_default(),
-                })
-                .collect(),
-            next_page_token: found
-                .next_after
-                .map(|id| paging::encode_token(id.0))
-                .unwrap_or_default(),
+        Ok(Response::new(lookups::identities_page(
+            self.state.page_bytes,
+            found,
             revision,
-        }))
+        )))
     }
 }

@@ -56,8 +56,6 @@ pub(crate) struct Grant {
 pub(crate) struct AssignmentSlot {
     /// Owner's identity slot; `NONE` for a free slot.
     pub identity: u32,
-    /// Position in the node's assignment list.
-    pub node_pos: u32,
 }
 
 /// Assignment slots, their windows, and the index by id. The id itself is kept
@@ -121,12 +119,6 @@ impl AssignmentTable {
             || (self.windows.get(grant.window as usize)).is_some_and(|w| w.contains(at))
     }
 
-    pub fn set_node_pos(&mut self, slot: u32, pos: u32) {
-        if let Some(a) = self.slots.get_mut(slot as usize) {
-            a.node_pos = pos;
-        }
-    }
-
     pub fn reserve(&mut self, additional: usize, ids: &dyn AssignmentIds) {
         self.slots.reserve_exact(additional);
         self.by_id.reserve(additional, rehash(&self.slots, ids));
@@ -135,10 +127,7 @@ impl AssignmentTable {
     /// Takes a slot for an assignment of `identity`; [`Self::index`] it once its grant exists.
     pub fn allocate(&mut self, identity: u32) -> Option<u32> {
         let slot = allocate_slot(&mut self.free, self.slots.len())?;
-        let row = AssignmentSlot {
-            identity,
-            node_pos: NONE,
-        };
+        let row = AssignmentSlot { identity };
         if slot as usize == self.slots.len() {
             self.slots.push(row);
         } else {

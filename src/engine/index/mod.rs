@@ -10,6 +10,7 @@ mod grants;
 mod holdings;
 mod identities;
 mod keys;
+mod lookup;
 mod nodes;
 mod roles;
 mod slots;
@@ -24,7 +25,7 @@ use grants::{AssignmentTable, Grant, Window};
 pub use holdings::Holding;
 use identities::IdentityTable;
 pub(crate) use keys::UuidHashBuilder;
-use nodes::NodeTable;
+use nodes::{NodeAssignment, NodeTable};
 use roles::RoleTable;
 
 /// The in-memory index of one environment.
@@ -93,6 +94,7 @@ impl EnvIndex {
         for a in assignments {
             self.create_assignment(a);
         }
+        self.sort_node_assignments();
     }
 
     /// An identity's status, `None` when the index has no such identity.
@@ -127,7 +129,11 @@ impl EnvIndex {
                     self.delete_subtree(slot);
                 }
             }
-            Event::AssignmentCreated(a) => self.create_assignment(a),
+            Event::AssignmentCreated(a) => {
+                if let Some(node) = self.create_assignment(a) {
+                    self.place_last_assignment(node);
+                }
+            }
             Event::AssignmentUpdated(a) => self.update_window(a),
             Event::AssignmentDeleted(id) => {
                 if let Some(slot) = self.assignments.slot_of(id, &self.identities) {
@@ -137,22 +143,19 @@ impl EnvIndex {
         }
     }
 
-    fn create_assignment(&mut self, a: &Assignment) {
+    /// Adds an assignment, its entry pushed last on its node's list; returns the node.
+    fn create_assignment(&mut self, a: &Assignment) -> Option<u32> {
         let identity = self.identities.slot_of(&a.identity_id);
         let role = self.roles.slot_of(&a.role_id);
         let node = self.nodes.slot_of(&a.node_id);
         let (Some(identity), Some(role), Some(node)) = (identity, role, node) else {
-            return;
+            return None;
         };
         if self.assignments.slot_of(&a.id, &self.identities).is_some() {
-            return;
+            return None;
         }
-        let Some(row) = self.identities.row_mut(identity) else {
-            return;
-        };
-        let Some(slot) = self.assignments.allocate(identity) else {
-            return;
-        };
+        let row = self.identities.row_mut(identity)?;
+        let slot = self.assignments.allocate(identity)?;
         let window = Window::new(a.effective_from, a.effective_to);
         row.grants.push(Grant {
             assignment_id: a.id,
@@ -165,8 +168,12 @@ impl EnvIndex {
         if let Some(row) = self.roles.row_mut(role) {
             row.assignments += 1;
         }
-        let pos = self.nodes.push_assignment(node, slot);
-        self.assignments.set_node_pos(slot, pos);
+        let entry = NodeAssignment {
+            role,
+            assignment: slot,
+        };
+        self.nodes.push_assignment(node, entry);
+        Some(node)
     }
 
     /// Gives an assignment its new window; unknown ids are ignored.
@@ -188,23 +195,25 @@ impl EnvIndex {
     }
 
     fn delete_assignment(&mut self, slot: u32) {
-        let Some(a) = self.assignments.get(slot).copied() else {
+        let Some(owner) = self.assignments.get(slot).map(|a| a.identity) else {
             return;
         };
-        let Some(row) = self.identities.row_mut(a.identity) else {
+        let Some(row) = self.identities.row_mut(owner) else {
             return;
         };
         let Some(i) = row.grants.iter().position(|g| g.assignment == slot) else {
             return;
         };
         let grant = row.grants.swap_remove(i);
+        let entry = NodeAssignment {
+            role: grant.role,
+            assignment: slot,
+        };
+        self.unplace_assignment(grant.node, entry);
         self.assignments
             .remove(slot, &grant.assignment_id, grant.window);
         if let Some(role) = self.roles.row_mut(grant.role) {
             role.assignments = role.assignments.saturating_sub(1);
-        }
-        if let Some(moved) = self.nodes.remove_assignment_at(grant.node, a.node_pos) {
-            self.assignments.set_node_pos(moved, a.node_pos);
         }
     }
 
@@ -254,7 +263,12 @@ impl EnvIndex {
             let held = self
                 .nodes
                 .row(slot)
-                .map(|r| r.assignments.clone())
+                .map(|r| {
+                    r.assignments
+                        .iter()
+                        .map(|e| e.assignment)
+                        .collect::<Vec<_>>()
+                })
                 .unwrap_or_default();
             for a in held {
                 self.delete_assignment(a);

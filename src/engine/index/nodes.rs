@@ -11,15 +11,25 @@ use crate::domain::{Node, NodeId, NodeKey, NodeRef};
 /// Ancestor chains up to this length are kept on the stack.
 const INLINE_DEPTH: usize = 16;
 
+/// One assignment sitting on a node: its role (inline, so a lookup finds a
+/// role's run without leaving the list) and its slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct NodeAssignment {
+    pub role: u32,
+    pub assignment: u32,
+}
+
 #[derive(Clone)]
 pub(crate) struct NodeRow {
     pub id: NodeId,
     pub key: NodeKey,
     /// The key again, cheap to copy into a decision.
     pub key_text: CompactString,
+    /// Ascending by id: a subtree is listed in an order a page token can resume.
     pub children: Vec<u32>,
-    /// Slots of the assignments sitting on this node.
-    pub assignments: Vec<u32>,
+    /// The assignments sitting on this node, by role, then by the owner's
+    /// identity id (see `lookup::order`).
+    pub assignments: Vec<NodeAssignment>,
 }
 
 #[derive(Clone, Default)]
@@ -193,10 +203,14 @@ impl NodeTable {
         if let Some(row) = self.row_mut(old)
             && let Some(pos) = row.children.iter().position(|&c| c == slot)
         {
-            row.children.swap_remove(pos);
+            row.children.remove(pos);
         }
-        if let Some(row) = self.row_mut(parent) {
-            row.children.push(slot);
+        let pos = self
+            .row(slot)
+            .map(|r| r.id)
+            .map(|id| self.child_rank(parent, &id));
+        if let (Some(pos), Some(row)) = (pos, self.row_mut(parent)) {
+            row.children.insert(pos, slot);
         }
         if let Some(p) = self.parents.get_mut(slot as usize) {
             *p = parent;
@@ -216,26 +230,69 @@ impl NodeTable {
         self.free.push(slot);
     }
 
-    /// Records that assignment `assignment` sits on `node`; returns its position in the node's list.
-    pub fn push_assignment(&mut self, node: u32, assignment: u32) -> u32 {
-        match self.row_mut(node) {
-            Some(row) => {
-                row.assignments.push(assignment);
-                (row.assignments.len() - 1) as u32
-            }
-            None => NONE,
+    /// How many of `parent`'s children have an id below `id`.
+    fn child_rank(&self, parent: u32, id: &NodeId) -> usize {
+        let Some(row) = self.row(parent) else {
+            return 0;
+        };
+        (row.children).partition_point(|&c| self.row(c).is_some_and(|r| r.id < *id))
+    }
+
+    /// The first child of `parent` whose id is above `id`.
+    pub fn child_after(&self, parent: u32, id: &NodeId) -> Option<u32> {
+        let row = self.row(parent)?;
+        let pos = (row.children).partition_point(|&c| self.row(c).is_some_and(|r| r.id <= *id));
+        row.children.get(pos).copied()
+    }
+
+    /// Adds `entry` at the end of `node`'s list; [`Self::place_last_assignment`] or
+    /// [`Self::sort_assignments`] puts it in order.
+    pub fn push_assignment(&mut self, node: u32, entry: NodeAssignment) {
+        if let Some(row) = self.row_mut(node) {
+            row.assignments.push(entry);
         }
     }
 
-    /// Drops the entry at `pos` of `node`'s list; returns the assignment moved into `pos`, if any.
-    pub fn remove_assignment_at(&mut self, node: u32, pos: u32) -> Option<u32> {
-        let row = self.row_mut(node)?;
-        let pos = pos as usize;
-        if pos >= row.assignments.len() {
-            return None;
+    /// Moves the last entry of `node`'s list to its place in the order `key` gives.
+    pub fn place_last_assignment<K: Ord>(&mut self, node: u32, key: impl Fn(&NodeAssignment) -> K) {
+        let Some(row) = self.row_mut(node) else {
+            return;
+        };
+        let Some(last) = row.assignments.pop() else {
+            return;
+        };
+        let wanted = key(&last);
+        let pos = row.assignments.partition_point(|e| key(e) < wanted);
+        row.assignments.insert(pos, last);
+    }
+
+    /// Removes `entry` from `node`'s list, kept in the order `key` gives.
+    pub fn remove_assignment<K: Ord>(
+        &mut self,
+        node: u32,
+        entry: NodeAssignment,
+        key: impl Fn(&NodeAssignment) -> K,
+    ) {
+        let Some(row) = self.row_mut(node) else {
+            return;
+        };
+        let wanted = key(&entry);
+        let pos = row.assignments.partition_point(|e| key(e) < wanted);
+        let pos = if row.assignments.get(pos) == Some(&entry) {
+            Some(pos)
+        } else {
+            row.assignments.iter().position(|e| *e == entry)
+        };
+        if let Some(pos) = pos {
+            row.assignments.remove(pos);
         }
-        row.assignments.swap_remove(pos);
-        row.assignments.get(pos).copied()
+    }
+
+    /// Puts every node's list in the order `key` gives (after a bulk load).
+    pub fn sort_assignments<K: Ord>(&mut self, key: impl Fn(&NodeAssignment) -> K) {
+        for row in self.rows.iter_mut().flatten() {
+            row.assignments.sort_by_cached_key(&key);
+        }
     }
 
     /// Reserves room in `node`'s assignment list.
@@ -252,7 +309,8 @@ impl NodeTable {
             .flatten()
             .map(|r| {
                 text_heap_bytes(r.key.as_str())
-                    + (r.children.capacity() + r.assignments.capacity()) * 4
+                    + r.children.capacity() * 4
+                    + r.assignments.capacity() * std::mem::size_of::<NodeAssignment>()
             })
             .sum();
         let keys: usize = self.by_key.keys().map(|k| k.len()).sum();

@@ -143,7 +143,9 @@ impl Rows {
         Some(patterns)
     }
 
-    /// Ids of the nodes in `root`'s subtree where the check allows, ascending.
+    /// Ids of the nodes in `root`'s subtree where the check allows, in tree
+    /// order: a node before its subtree, siblings ascending by id (that is,
+    /// ascending by the list of ids from the top of the tree down to the node).
     pub fn lookup_nodes(
         &self,
         identity: &IdentityRef,
@@ -162,8 +164,21 @@ impl Rows {
             })
             .map(|n| n.id)
             .collect();
-        found.sort();
+        found.sort_by_cached_key(|&n| self.path(n));
         found
+    }
+
+    /// The ids from the top of the tree down to `node`.
+    fn path(&self, node: NodeId) -> Vec<NodeId> {
+        let mut path = vec![node];
+        while let Some(parent) = (self.nodes.iter())
+            .find(|n| Some(&n.id) == path.last())
+            .and_then(|n| n.parent_id)
+        {
+            path.push(parent);
+        }
+        path.reverse();
+        path
     }
 
     /// The identities the check allows at `node`, ascending by id.
