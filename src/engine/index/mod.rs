@@ -11,6 +11,7 @@ mod holdings;
 mod identities;
 mod keys;
 mod nodes;
+mod permission_set;
 mod roles;
 mod slots;
 

@@ -1,10 +1,11 @@
 //! Roles, with each role's permissions split into interned exact permissions
-//! (a bitmap over permission ids, so a check's role test is one load; a sorted
+//! (a [`PermissionSet`], so a check's role test is usually one load; a sorted
 //! list names the matching pattern) and wildcard prefixes (tried longest first).
 
 use compact_str::CompactString;
 use hashbrown::HashMap;
 
+use super::permission_set::PermissionSet;
 use super::slots::{allocate_slot, table_heap_bytes};
 use crate::domain::{PermissionPattern, Role, RoleId, RoleName};
 
@@ -18,8 +19,8 @@ pub(crate) struct RoleRow {
     pub patterns: Vec<PermissionPattern>,
     /// (permission id, index in `patterns`), sorted by permission id.
     exact: Vec<(u32, u32)>,
-    /// Bit `id` set for every permission id in `exact`.
-    holds: Box<[u64]>,
+    /// The permission ids of `exact`, for the check's membership test.
+    holds: PermissionSet,
     /// Indexes in `patterns` of the wildcard patterns, longest prefix first.
     wildcards: Vec<u32>,
     /// Assignments of this role that are indexed.
@@ -170,11 +171,7 @@ impl RoleTable {
         for id in duplicates {
             self.permissions.release(id);
         }
-        let words = exact.last().map_or(0, |&(id, _)| id as usize / 64 + 1);
-        let mut holds = vec![0u64; words].into_boxed_slice();
-        for &(id, _) in &exact {
-            holds[id as usize / 64] |= 1 << (id % 64);
-        }
+        let holds = PermissionSet::new(exact.iter().map(|&(id, _)| id));
         wildcards.sort_by_key(|&i| {
             let prefix = role.permissions[i as usize].wildcard_prefix();
             std::cmp::Reverse(prefix.map_or(0, str::len))
@@ -208,7 +205,7 @@ impl RoleTable {
                     + r.patterns.capacity() * 24
                     + r.patterns.iter().map(|p| p.as_str().len()).sum::<usize>()
                     + r.exact.capacity() * 8
-                    + r.holds.len() * 8
+                    + r.holds.heap_bytes()
                     + r.wildcards.capacity() * 4
                     + r.pattern_texts.capacity() * 24
             })
@@ -223,10 +220,7 @@ impl RoleTable {
 impl RoleRow {
     #[inline]
     fn grants(&self, id: Option<u32>, permission: &str) -> bool {
-        let exact = id.is_some_and(|id| {
-            let word = self.holds.get(id as usize / 64).copied().unwrap_or(0);
-            word >> (id % 64) & 1 == 1
-        });
+        let exact = id.is_some_and(|id| self.holds.contains(id, &self.exact));
         exact || (!self.wildcards.is_empty() && self.wildcard(permission).is_some())
     }
 
