@@ -6,7 +6,7 @@ use compact_str::CompactString;
 use hashbrown::HashMap;
 
 use super::permission_set::PermissionSet;
-use super::slots::{allocate_slot, table_heap_bytes};
+use super::slots::{allocate_slot, compact_heap_bytes, table_heap_bytes};
 use crate::domain::{PermissionPattern, Role, RoleId, RoleName};
 
 #[derive(Clone)]
@@ -30,7 +30,8 @@ pub(crate) struct RoleRow {
 /// Concrete permission names that some role holds, as dense ids, counted by holder.
 #[derive(Clone, Default)]
 struct PermissionNames {
-    by_name: HashMap<Box<str>, u32>,
+    /// Names of up to 24 bytes sit in the table itself: comparing one reads no other memory.
+    by_name: HashMap<CompactString, u32>,
     holders: Vec<u32>,
     names: Vec<Option<Box<str>>>,
     free: Vec<u32>,
@@ -61,15 +62,15 @@ impl PermissionNames {
         *count = count.saturating_sub(1);
         if *count == 0 {
             if let Some(name) = self.names[id as usize].take() {
-                self.by_name.remove(&name);
+                self.by_name.remove(&*name);
             }
             self.free.push(id);
         }
     }
 
     fn heap_bytes(&self) -> usize {
-        let text: usize = self.by_name.keys().map(|k| 2 * k.len()).sum();
-        text + table_heap_bytes(self.by_name.capacity(), 20)
+        let text: usize = self.by_name.keys().map(|k| k.len() + compact_heap_bytes(k)).sum();
+        text + table_heap_bytes(self.by_name.capacity(), 32)
             + self.names.capacity() * 16
             + (self.holders.capacity() + self.free.capacity()) * 4
     }
