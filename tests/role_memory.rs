@@ -72,7 +72,13 @@ fn role(env: EnvironmentId, name: &str, patterns: impl IntoIterator<Item = Strin
 fn hundred_thousand_permissions() -> (Engine, EnvironmentId) {
     let env = EnvironmentId::generate();
     let roles = (0..100)
-        .map(|k| role(env, &format!("Bulk{k}"), (0..1_000).map(|j| format!("Svc{k}:P{j}"))))
+        .map(|k| {
+            role(
+                env,
+                &format!("Bulk{k}"),
+                (0..1_000).map(|j| format!("Svc{k}:P{j}")),
+            )
+        })
         .collect();
     let environment = Environment {
         id: env,

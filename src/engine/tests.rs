@@ -368,14 +368,29 @@ fn roles_answer_by_their_patterns_whatever_the_permission_ids() {
         ..Default::default()
     });
     let probes = [
-        "Svc0:P0", "Svc0:P1", "Svc0:P2", "Svc99:P999", "Svc99:P998", "Svc50:P9", "Svc50:P10",
-        "Svc50:P12", "Svc50:P13", "Svc42:P7", "Svc98:P3", "Svc7:P500", "Svc3:P1", "Fresh:Only",
-        "Fresh:Other", "Never:Held",
+        "Svc0:P0",
+        "Svc0:P1",
+        "Svc0:P2",
+        "Svc99:P999",
+        "Svc99:P998",
+        "Svc50:P9",
+        "Svc50:P10",
+        "Svc50:P12",
+        "Svc50:P13",
+        "Svc42:P7",
+        "Svc98:P3",
+        "Svc7:P500",
+        "Svc3:P1",
+        "Fresh:Only",
+        "Fresh:Other",
+        "Never:Held",
     ];
     for ((who, what), patterns) in people.iter().zip(&tested).zip(shapes) {
         for probe in probes {
             let expected = patterns.iter().any(|p| {
-                *p == probe || p.strip_suffix('*').is_some_and(|pre| probe.starts_with(pre))
+                *p == probe
+                    || p.strip_suffix('*')
+                        .is_some_and(|pre| probe.starts_with(pre))
             });
             let decision = world.check(who, probe, &root, 0);
             assert_eq!(decision.allowed, expected, "{probe} for {patterns:?}");

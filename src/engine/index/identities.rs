@@ -128,7 +128,10 @@ impl IdentityTable {
         };
         let row = self.rows[slot as usize].as_mut()?;
         row.status = identity.status;
-        row.email = identity.email.as_ref().map(|e| CompactString::new(e.as_str()));
+        row.email = identity
+            .email
+            .as_ref()
+            .map(|e| CompactString::new(e.as_str()));
         row.external_id = (identity.external_id.as_ref()).map(|e| CompactString::new(e.as_str()));
         self.index_handles(slot);
         Some(slot)

@@ -68,7 +68,10 @@ mod tests {
     use super::*;
 
     fn listed(ids: &[u32]) -> Vec<(u32, u32)> {
-        ids.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect()
+        ids.iter()
+            .enumerate()
+            .map(|(i, &id)| (id, i as u32))
+            .collect()
     }
 
     #[test]
@@ -99,7 +102,12 @@ mod tests {
 
     #[test]
     fn costs_at_most_the_list_it_indexes() {
-        for ids in [vec![99_999], vec![1, 100_000], (0..640).collect(), vec![3, 4_000]] {
+        for ids in [
+            vec![99_999],
+            vec![1, 100_000],
+            (0..640).collect(),
+            vec![3, 4_000],
+        ] {
             let set = PermissionSet::new(ids.iter().copied());
             assert!(
                 set.heap_bytes() <= (ids.len().max(MIN_WORDS)) * 8,

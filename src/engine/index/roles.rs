@@ -69,7 +69,11 @@ impl PermissionNames {
     }
 
     fn heap_bytes(&self) -> usize {
-        let text: usize = self.by_name.keys().map(|k| k.len() + compact_heap_bytes(k)).sum();
+        let text: usize = self
+            .by_name
+            .keys()
+            .map(|k| k.len() + compact_heap_bytes(k))
+            .sum();
         text + table_heap_bytes(self.by_name.capacity(), 32)
             + self.names.capacity() * 16
             + (self.holders.capacity() + self.free.capacity()) * 4
