@@ -13,7 +13,8 @@ pub const MAX_TEXT_LEN: usize = 1024;
 /// through them, every name: at most `max` characters, none of Unicode
 /// categories Cc or Cf (controls and invisible format characters).
 pub fn check_text(text: &str, max: usize) -> Result<(), String> {
-    if text.chars().count() > max {
+    // A text no longer in bytes than `max` is no longer in characters either.
+    if text.len() > max && text.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
     if let Some(c) = super::unicode::first_invisible(text) {
@@ -64,10 +65,13 @@ macro_rules! name_type {
             }
         }
 
+        /// The same check as `parse`, keeping the given text rather than copying it.
         impl TryFrom<String> for $name {
             type Error = String;
             fn try_from(s: String) -> Result<Self, String> {
-                Self::parse(&s)
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(&s)?;
+                Ok(Self(s))
             }
         }
 

@@ -34,9 +34,13 @@ pub struct Permission(String);
 impl Permission {
     /// Parses a concrete permission; patterns are refused.
     pub fn parse(text: &str) -> Result<Self, String> {
+        Self::check(text).map(|()| Self(text.to_owned()))
+    }
+
+    fn check(text: &str) -> Result<(), String> {
         check_length(text)?;
         if text.split(':').all(valid_segment) {
-            Ok(Self(text.to_owned()))
+            Ok(())
         } else if text.split(':').any(|s| s == "*") {
             Err(format!(
                 "`{}` is a pattern; a concrete permission such as `Wallets:Read` is needed here",
@@ -85,10 +89,11 @@ pub mod builtin {
     }
 }
 
+/// The same check as `parse`, keeping the given text rather than copying it.
 impl TryFrom<String> for Permission {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(&s)
+        Self::check(&s).map(|()| Self(s))
     }
 }
 

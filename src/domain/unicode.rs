@@ -46,6 +46,11 @@ pub fn is_format(c: char) -> bool {
 
 /// The first character of category Cc or Cf in `text`, if any.
 pub fn first_invisible(text: &str) -> Option<char> {
+    // Every check request's names pass here: ASCII, the common case, has no Cf
+    // character and its Cc ones are the ASCII controls.
+    if text.is_ascii() {
+        return text.bytes().find(u8::is_ascii_control).map(char::from);
+    }
     text.chars().find(|&c| c.is_control() || is_format(c))
 }
 

@@ -319,3 +319,83 @@ fn deep_trees_walk_past_the_inline_ancestor_chain() {
         Some(at_three.id)
     );
 }
+
+/// Roles whose exact permissions sit anywhere among 100,000 interned ones (a
+/// window kept, or a list searched) answer exactly as their patterns say.
+#[test]
+fn roles_answer_by_their_patterns_whatever_the_permission_ids() {
+    let env = EnvironmentId::generate();
+    let root = node(env, "root", None);
+    let bulk_names: Vec<Vec<String>> = (0..100)
+        .map(|k| (0..1_000).map(|j| format!("Svc{k}:P{j}")).collect())
+        .collect();
+    let mut roles: Vec<Role> = bulk_names
+        .iter()
+        .enumerate()
+        .map(|(k, names)| {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            role(env, &format!("Bulk{k}"), &names)
+        })
+        .collect();
+    let shapes: [&[&str]; 6] = [
+        &["Svc99:P999"],
+        &["Svc0:P0", "Svc99:P999"],
+        &["Svc50:P10", "Svc50:P11", "Svc50:P12"],
+        &["Svc0:P1", "Svc42:P7", "Svc98:P3", "Svc7:*"],
+        &["Fresh:Only"],
+        &["Svc3:*"],
+    ];
+    let tested: Vec<Role> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, patterns)| role(env, &format!("Shape{i}"), patterns))
+        .collect();
+    roles.extend(tested.iter().cloned());
+    let people: Vec<Identity> = (0..tested.len())
+        .map(|i| identity(env, &format!("p{i}@example.com")))
+        .collect();
+    let assignments = people
+        .iter()
+        .zip(&tested)
+        .map(|(who, what)| assignment(who, what, &root, (None, None)))
+        .collect();
+    let world = World::new(EnvironmentState {
+        roles,
+        identities: people.clone(),
+        nodes: vec![root.clone()],
+        assignments,
+        ..Default::default()
+    });
+    let probes = [
+        "Svc0:P0",
+        "Svc0:P1",
+        "Svc0:P2",
+        "Svc99:P999",
+        "Svc99:P998",
+        "Svc50:P9",
+        "Svc50:P10",
+        "Svc50:P12",
+        "Svc50:P13",
+        "Svc42:P7",
+        "Svc98:P3",
+        "Svc7:P500",
+        "Svc3:P1",
+        "Fresh:Only",
+        "Fresh:Other",
+        "Never:Held",
+    ];
+    for ((who, what), patterns) in people.iter().zip(&tested).zip(shapes) {
+        for probe in probes {
+            let expected = patterns.iter().any(|p| {
+                *p == probe
+                    || p.strip_suffix('*')
+                        .is_some_and(|pre| probe.starts_with(pre))
+            });
+            let decision = world.check(who, probe, &root, 0);
+            assert_eq!(decision.allowed, expected, "{probe} for {patterns:?}");
+            if expected {
+                assert_eq!(decision.granted_by.map(|g| g.role_id), Some(what.id));
+            }
+        }
+    }
+}

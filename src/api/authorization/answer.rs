@@ -7,7 +7,7 @@ use std::{future::Future, sync::atomic::Ordering::Relaxed};
 use tonic::Status;
 
 use super::explain::render;
-use super::query::{CheckQuery, parse_check};
+use super::query::{CheckQuery, take_check};
 use crate::api::State;
 use crate::domain::{Caller, EnvironmentId, Error, Result, Timestamp, paging};
 use crate::engine::Decision;
@@ -127,13 +127,13 @@ impl State {
     pub(super) fn answer_now(
         &self,
         env: EnvironmentId,
-        req: pb::CheckRequest,
+        mut req: pb::CheckRequest,
         tally: &mut Tally,
     ) -> Step {
         if let Err(stale) = self.feed.ensure_fresh() {
             return Step::Answered(item_error(req.correlation_id, stale));
         }
-        let query = match parse_check(&req) {
+        let query = match take_check(&mut req) {
             Ok(q) => q,
             Err(e) => {
                 tally.malformed += 1;

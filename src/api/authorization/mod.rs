@@ -19,7 +19,7 @@ use crate::engine::Denial;
 use crate::proto::v1::{self as pb, authorization_service_server::AuthorizationService};
 
 use answer::Tally;
-use query::parse_check;
+use query::{parse_check, take_check};
 
 /// What a check request must pass before it is answered.
 pub(super) fn validate_check(req: &pb::CheckRequest) -> crate::domain::Result<()> {
@@ -57,8 +57,8 @@ impl AuthorizationService for AuthorizationApi {
     ) -> std::result::Result<Response<pb::CheckResponse>, Status> {
         let caller = caller(&request)?;
         self.state.may_check(&caller)?;
-        let req = request.into_inner();
-        let query = parse_check(&req)?;
+        let mut req = request.into_inner();
+        let query = take_check(&mut req)?;
         self.state.reach(query.min_revision).await?;
         let decision = self.state.decide(caller.environment, &query);
         self.state.metrics.checked(decision.allowed);

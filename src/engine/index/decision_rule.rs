@@ -57,9 +57,15 @@ impl EnvIndex {
         at: Timestamp,
         revision: u64,
     ) -> Decision {
-        let (row, node) = match self.resolve(identity, node) {
-            Ok(found) => found,
-            Err(denial) => return Decision::denied(revision, denial.into()),
+        let Some(row) = (self.identities.resolve(identity)).and_then(|s| self.identities.row(s))
+        else {
+            return Decision::denied(revision, Reason::UnknownIdentity);
+        };
+        // Loads the first grant now, so that its likely cache miss overlaps the
+        // node's lookup and ancestor walk instead of following them.
+        std::hint::black_box(row.grants.first().map(|g| g.node));
+        let Some(node) = self.nodes.resolve(node) else {
+            return Decision::denied(revision, Reason::UnknownNode);
         };
         if row.status != IdentityStatus::Active {
             return Decision::denied(revision, Reason::IdentityNotActive);

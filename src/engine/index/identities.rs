@@ -1,17 +1,20 @@
 //! Identities: status, handles, and the grants each holds.
 
+use compact_str::CompactString;
+
 use super::grants::{AssignmentIds, Grant};
 use super::keys::same_folded;
-use super::slots::{KeyHasher, SlotIndex, allocate_slot};
+use super::slots::{KeyHasher, SlotIndex, allocate_slot, compact_heap_bytes};
 use crate::domain::{AssignmentId, Identity, IdentityId, IdentityRef, IdentityStatus};
 
 #[derive(Clone)]
 pub(crate) struct IdentityRow {
     pub id: IdentityId,
     pub status: IdentityStatus,
-    /// Kept as plain text: 8 bytes less each than the domain types.
-    pub email: Option<Box<str>>,
-    pub external_id: Option<Box<str>>,
+    /// Kept in the row itself up to 24 bytes, so that confirming a lookup by
+    /// email or external id reads no other memory than the row.
+    pub email: Option<CompactString>,
+    pub external_id: Option<CompactString>,
     pub grants: Vec<Grant>,
 }
 
@@ -125,8 +128,11 @@ impl IdentityTable {
         };
         let row = self.rows[slot as usize].as_mut()?;
         row.status = identity.status;
-        row.email = identity.email.as_ref().map(|e| e.as_str().into());
-        row.external_id = identity.external_id.as_ref().map(|e| e.as_str().into());
+        row.email = identity
+            .email
+            .as_ref()
+            .map(|e| CompactString::new(e.as_str()));
+        row.external_id = (identity.external_id.as_ref()).map(|e| CompactString::new(e.as_str()));
         self.index_handles(slot);
         Some(slot)
     }
@@ -175,8 +181,8 @@ impl IdentityTable {
             .iter()
             .flatten()
             .map(|r| {
-                r.email.as_ref().map_or(0, |e| e.len())
-                    + r.external_id.as_ref().map_or(0, |e| e.len())
+                r.email.as_ref().map_or(0, compact_heap_bytes)
+                    + r.external_id.as_ref().map_or(0, compact_heap_bytes)
                     + r.grants.capacity() * std::mem::size_of::<Grant>()
             })
             .sum();

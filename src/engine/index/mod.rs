@@ -12,6 +12,7 @@ mod identities;
 mod keys;
 mod lookup;
 mod nodes;
+mod permission_set;
 mod roles;
 mod slots;
 

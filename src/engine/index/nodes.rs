@@ -5,7 +5,7 @@ use compact_str::CompactString;
 use hashbrown::HashMap;
 
 use super::keys::UuidHashBuilder;
-use super::slots::{NONE, allocate_slot, table_heap_bytes, text_heap_bytes};
+use super::slots::{NONE, allocate_slot, compact_heap_bytes, table_heap_bytes, text_heap_bytes};
 use crate::domain::{Node, NodeId, NodeKey, NodeRef};
 
 /// Ancestor chains up to this length are kept on the stack.
@@ -39,7 +39,8 @@ pub(crate) struct NodeTable {
     parents: Vec<u32>,
     free: Vec<u32>,
     by_id: HashMap<NodeId, u32, UuidHashBuilder>,
-    by_key: HashMap<Box<str>, u32>,
+    /// Keys of up to 24 bytes sit in the table itself: comparing one reads no other memory.
+    by_key: HashMap<CompactString, u32>,
 }
 
 /// A node and its ancestors, nearest first.
@@ -313,14 +314,14 @@ impl NodeTable {
                     + r.assignments.capacity() * std::mem::size_of::<NodeAssignment>()
             })
             .sum();
-        let keys: usize = self.by_key.keys().map(|k| k.len()).sum();
+        let keys: usize = self.by_key.keys().map(compact_heap_bytes).sum();
         rows + keys
             + self.rows.capacity() * std::mem::size_of::<Option<NodeRow>>()
             + (self.parents.capacity() + self.free.capacity()) * 4
             + table_heap_bytes(self.by_id.capacity(), std::mem::size_of::<(NodeId, u32)>())
             + table_heap_bytes(
                 self.by_key.capacity(),
-                std::mem::size_of::<(Box<str>, u32)>(),
+                std::mem::size_of::<(CompactString, u32)>(),
             )
     }
 }

@@ -1,11 +1,12 @@
 //! Roles, with each role's permissions split into interned exact permissions
-//! (a bitmap over permission ids, so a check's role test is one load; a sorted
+//! (a [`PermissionSet`], so a check's role test is usually one load; a sorted
 //! list names the matching pattern) and wildcard prefixes (tried longest first).
 
 use compact_str::CompactString;
 use hashbrown::HashMap;
 
-use super::slots::{allocate_slot, table_heap_bytes};
+use super::permission_set::PermissionSet;
+use super::slots::{allocate_slot, compact_heap_bytes, table_heap_bytes};
 use crate::domain::{PermissionPattern, Role, RoleId, RoleName};
 
 #[derive(Clone)]
@@ -18,8 +19,8 @@ pub(crate) struct RoleRow {
     pub patterns: Vec<PermissionPattern>,
     /// (permission id, index in `patterns`), sorted by permission id.
     exact: Vec<(u32, u32)>,
-    /// Bit `id` set for every permission id in `exact`.
-    holds: Box<[u64]>,
+    /// The permission ids of `exact`, for the check's membership test.
+    holds: PermissionSet,
     /// Indexes in `patterns` of the wildcard patterns, longest prefix first.
     wildcards: Vec<u32>,
     /// Assignments of this role that are indexed.
@@ -29,7 +30,8 @@ pub(crate) struct RoleRow {
 /// Concrete permission names that some role holds, as dense ids, counted by holder.
 #[derive(Clone, Default)]
 struct PermissionNames {
-    by_name: HashMap<Box<str>, u32>,
+    /// Names of up to 24 bytes sit in the table itself: comparing one reads no other memory.
+    by_name: HashMap<CompactString, u32>,
     holders: Vec<u32>,
     names: Vec<Option<Box<str>>>,
     free: Vec<u32>,
@@ -60,15 +62,19 @@ impl PermissionNames {
         *count = count.saturating_sub(1);
         if *count == 0 {
             if let Some(name) = self.names[id as usize].take() {
-                self.by_name.remove(&name);
+                self.by_name.remove(&*name);
             }
             self.free.push(id);
         }
     }
 
     fn heap_bytes(&self) -> usize {
-        let text: usize = self.by_name.keys().map(|k| 2 * k.len()).sum();
-        text + table_heap_bytes(self.by_name.capacity(), 20)
+        let text: usize = self
+            .by_name
+            .keys()
+            .map(|k| k.len() + compact_heap_bytes(k))
+            .sum();
+        text + table_heap_bytes(self.by_name.capacity(), 32)
             + self.names.capacity() * 16
             + (self.holders.capacity() + self.free.capacity()) * 4
     }
@@ -170,11 +176,7 @@ impl RoleTable {
         for id in duplicates {
             self.permissions.release(id);
         }
-        let words = exact.last().map_or(0, |&(id, _)| id as usize / 64 + 1);
-        let mut holds = vec![0u64; words].into_boxed_slice();
-        for &(id, _) in &exact {
-            holds[id as usize / 64] |= 1 << (id % 64);
-        }
+        let holds = PermissionSet::new(exact.iter().map(|&(id, _)| id));
         wildcards.sort_by_key(|&i| {
             let prefix = role.permissions[i as usize].wildcard_prefix();
             std::cmp::Reverse(prefix.map_or(0, str::len))
@@ -208,7 +210,7 @@ impl RoleTable {
                     + r.patterns.capacity() * 24
                     + r.patterns.iter().map(|p| p.as_str().len()).sum::<usize>()
                     + r.exact.capacity() * 8
-                    + r.holds.len() * 8
+                    + r.holds.heap_bytes()
                     + r.wildcards.capacity() * 4
                     + r.pattern_texts.capacity() * 24
             })
@@ -223,10 +225,7 @@ impl RoleTable {
 impl RoleRow {
     #[inline]
     fn grants(&self, id: Option<u32>, permission: &str) -> bool {
-        let exact = id.is_some_and(|id| {
-            let word = self.holds.get(id as usize / 64).copied().unwrap_or(0);
-            word >> (id % 64) & 1 == 1
-        });
+        let exact = id.is_some_and(|id| self.holds.contains(id, &self.exact));
         exact || (!self.wildcards.is_empty() && self.wildcard(permission).is_some())
     }
 

@@ -67,6 +67,15 @@ pub(crate) fn text_heap_bytes(text: &str) -> usize {
     text.len()
 }
 
+/// Heap bytes of a `CompactString`: none while its text fits inline.
+pub(crate) fn compact_heap_bytes(text: &compact_str::CompactString) -> usize {
+    if text.is_heap_allocated() {
+        text.capacity()
+    } else {
+        0
+    }
+}
+
 /// Takes a slot from `free`, or the next new one.
 pub(crate) fn allocate_slot(free: &mut Vec<u32>, len: usize) -> Option<u32> {
     match free.pop() {

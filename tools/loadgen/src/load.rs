@@ -12,11 +12,12 @@ use std::{
 
 use prost::Message;
 use rbacd::engine::Engine;
-use rbacd::proto::v1::{self as pb, authorization_service_client::AuthorizationServiceClient};
-use rbacd_testkit::{ApiKey, Authed};
+use rbacd::proto::v1 as pb;
+use rbacd_testkit::ApiKey;
 use tokio::{sync::Semaphore, task::JoinHandle};
 use tonic::transport::Channel;
 
+use crate::decode::{Answer, Batch, Caller, Decode, LeanAnswer, LeanBatch};
 use crate::{child::cpu_time, seed::Seeded};
 
 /// Upper bound of checks in one run, whatever its duration.
@@ -24,7 +25,7 @@ const MAX_CHECKS_PER_RUN: u64 = 200_000_000;
 /// Time a run may take past its duration to wind down (in-flight answers, stream ends).
 const WIND_DOWN: Duration = Duration::from_secs(30);
 
-pub type Client = AuthorizationServiceClient<Authed>;
+pub type Client = Caller;
 
 /// A client on a new connection to `addr`.
 pub async fn connect(addr: SocketAddr) -> Result<Client, String> {
@@ -35,7 +36,7 @@ pub async fn connect(addr: SocketAddr) -> Result<Client, String> {
         .await
         .map_err(|e| format!("connect to {addr}: {e}"))?;
     let key = ApiKey::new(crate::seed::API_KEY)?;
-    Ok(AuthorizationServiceClient::new(key.on(channel)).max_decoding_message_size(64 << 20))
+    Ok(Caller::new(key.on(channel)))
 }
 
 /// What a scenario sends.
@@ -94,6 +95,8 @@ pub struct Plan {
     pub duration: Duration,
     /// Checks in flight per stream.
     pub window: usize,
+    /// How much of each answer the client decodes.
+    pub decode: Decode,
 }
 
 /// The requests a run cycles through, prebuilt.
@@ -182,44 +185,11 @@ pub async fn run(
 ) -> Result<RunResult, String> {
     let client = connect(addr).await?;
     let control = Arc::new(Control::default());
-    let tasks: Vec<JoinHandle<Result<Partial, String>>> = match kind {
-        Kind::Unary(n) => (0..n)
-            .map(|k| {
-                let start = k * workload.requests.len() / n;
-                tokio::spawn(unary(
-                    client.clone(),
-                    Arc::clone(workload),
-                    Arc::clone(&control),
-                    start,
-                    n as u64,
-                ))
-            })
-            .collect(),
-        Kind::Batch { concurrency: n, .. } => (0..n)
-            .map(|k| {
-                let start = k * workload.batches.len() / n;
-                tokio::spawn(batch(
-                    client.clone(),
-                    Arc::clone(workload),
-                    Arc::clone(&control),
-                    start,
-                    n as u64,
-                ))
-            })
-            .collect(),
-        Kind::Stream(n) => (0..n)
-            .map(|k| {
-                let start = k * workload.requests.len() / n;
-                tokio::spawn(stream(
-                    client.clone(),
-                    Arc::clone(workload),
-                    Arc::clone(&control),
-                    start,
-                    plan.window,
-                    n as u64,
-                ))
-            })
-            .collect(),
+    let tasks: Vec<JoinHandle<Result<Partial, String>>> = match plan.decode {
+        Decode::Full => spawn::<pb::CheckResponse, pb::BatchCheckResponse>(
+            kind, &client, workload, &control, plan,
+        ),
+        Decode::Lean => spawn::<LeanAnswer, LeanBatch>(kind, &client, workload, &control, plan),
     };
     let server = server_pid.to_string();
     tokio::time::sleep(plan.warmup).await;
@@ -255,7 +225,43 @@ pub async fn run(
     Ok(result)
 }
 
-async fn unary(
+/// The tasks of one run, decoding answers as `A` and batch answers as `B`.
+fn spawn<A: Answer, B: Batch>(
+    kind: Kind,
+    client: &Client,
+    workload: &Arc<Workload>,
+    control: &Arc<Control>,
+    plan: Plan,
+) -> Vec<JoinHandle<Result<Partial, String>>> {
+    let (calls, len) = match kind {
+        Kind::Unary(n) | Kind::Stream(n) => (n, workload.requests.len()),
+        Kind::Batch { concurrency: n, .. } => (n, workload.batches.len()),
+    };
+    (0..calls)
+        .map(|k| {
+            let start = k * len / calls;
+            let (client, workload, control) =
+                (client.clone(), Arc::clone(workload), Arc::clone(control));
+            let tasks = calls as u64;
+            match kind {
+                Kind::Unary(_) => tokio::spawn(unary::<A>(client, workload, control, start, tasks)),
+                Kind::Batch { .. } => {
+                    tokio::spawn(batch::<B>(client, workload, control, start, tasks))
+                }
+                Kind::Stream(_) => tokio::spawn(stream::<A>(
+                    client,
+                    workload,
+                    control,
+                    start,
+                    plan.window,
+                    tasks,
+                )),
+            }
+        })
+        .collect()
+}
+
+async fn unary<A: Answer>(
     mut client: Client,
     workload: Arc<Workload>,
     control: Arc<Control>,
@@ -271,23 +277,22 @@ async fn unary(
         i += 1;
         calls += 1;
         let sent = Instant::now();
-        let answer = client
+        let answer: A = client
             .check(request)
             .await
-            .map_err(|s| format!("Check: {s}"))?
-            .into_inner();
+            .map_err(|s| format!("Check: {s}"))?;
         let took = sent.elapsed();
         if control.measuring.load(Ordering::Relaxed) {
             partial.latencies.push(took.as_nanos() as u64);
             partial.checks += 1;
-            partial.allowed += u64::from(answer.allowed);
-            partial.errors += u64::from(answer.error.is_some());
+            partial.allowed += u64::from(answer.allowed());
+            partial.errors += u64::from(answer.has_error());
         }
     }
     Ok(partial)
 }
 
-async fn batch(
+async fn batch<B: Batch>(
     mut client: Client,
     workload: Arc<Workload>,
     control: Arc<Control>,
@@ -303,18 +308,17 @@ async fn batch(
         i += 1;
         checks += request.checks.len() as u64;
         let sent = Instant::now();
-        let answer = client
+        let answer: B = client
             .batch_check(request)
             .await
-            .map_err(|s| format!("BatchCheck: {s}"))?
-            .into_inner();
+            .map_err(|s| format!("BatchCheck: {s}"))?;
         let took = sent.elapsed();
         if control.measuring.load(Ordering::Relaxed) {
             partial.latencies.push(took.as_nanos() as u64);
-            partial.checks += answer.results.len() as u64;
-            for r in &answer.results {
-                partial.allowed += u64::from(r.allowed);
-                partial.errors += u64::from(r.error.is_some());
+            partial.checks += answer.results().len() as u64;
+            for r in answer.results() {
+                partial.allowed += u64::from(r.allowed());
+                partial.errors += u64::from(r.has_error());
             }
         }
     }
@@ -324,7 +328,7 @@ async fn batch(
 /// One CheckStream, pipelined: the request stream (polled by the connection's
 /// sending task, the writer) yields a check whenever fewer than `window` are in
 /// flight, while this task reads the answers and returns their permits.
-async fn stream(
+async fn stream<A: Answer>(
     mut client: Client,
     workload: Arc<Workload>,
     control: Arc<Control>,
@@ -360,10 +364,9 @@ async fn stream(
         Some((request, w))
     });
     let mut answers = client
-        .check_stream(outbound)
+        .check_stream::<A>(outbound)
         .await
-        .map_err(|s| format!("CheckStream: {s}"))?
-        .into_inner();
+        .map_err(|s| format!("CheckStream: {s}"))?;
     let mut partial = Partial::default();
     let requests = &workload.requests;
     let mut expected = start;
@@ -373,14 +376,14 @@ async fn stream(
         .map_err(|s| format!("CheckStream: {s}"))?
     {
         in_flight.add_permits(1);
-        if answer.correlation_id != requests[expected % requests.len()].correlation_id {
+        if answer.correlation_id() != requests[expected % requests.len()].correlation_id {
             partial.out_of_order += 1;
         }
         expected += 1;
         if control.measuring.load(Ordering::Relaxed) {
             partial.checks += 1;
-            partial.allowed += u64::from(answer.allowed);
-            partial.errors += u64::from(answer.error.is_some());
+            partial.allowed += u64::from(answer.allowed());
+            partial.errors += u64::from(answer.has_error());
         }
     }
     // Wakes a writer waiting for a permit no answer will return.
@@ -421,12 +424,11 @@ pub async fn verify(
         .zip(seeded.queries.chunks(100))
     {
         let answers = client
-            .batch_check(pb::BatchCheckRequest {
+            .batch_check::<pb::BatchCheckResponse>(pb::BatchCheckRequest {
                 checks: chunk.to_vec(),
             })
             .await
             .map_err(|s| format!("BatchCheck: {s}"))?
-            .into_inner()
             .results;
         for (mut answer, q) in answers.into_iter().zip(queries) {
             let expected = engine.check(

@@ -27,6 +27,7 @@
 
 mod child;
 mod db;
+mod decode;
 mod load;
 mod noop;
 mod query;
@@ -67,6 +68,10 @@ struct Cli {
     /// Checks in flight per CheckStream.
     #[arg(long, default_value_t = 1024)]
     window: usize,
+    /// How much of each answer the client decodes: `full` (every field) or `lean`
+    /// (`correlation_id`, `allowed`, `error`, as a sidecar reads it).
+    #[arg(long, value_enum, default_value_t = decode::Decode::Full)]
+    decode: decode::Decode,
     /// Check queries generated (the runs cycle through them).
     #[arg(long, default_value_t = 20_000)]
     queries: usize,
@@ -200,6 +205,7 @@ async fn main_run(cli: &Cli) -> Result<(), String> {
         },
         duration,
         window: cli.window.max(1),
+        decode: cli.decode,
     };
     println!("# rbacd-loadgen\n");
     println!("{}", machine());
@@ -322,8 +328,8 @@ async fn grpc_bench(
     let noop = ChildProcess::start(&args).await?;
     println!("no-op (pid {}) ready: {}", noop.pid, noop.ready);
     println!(
-        "runs: {:?} warm-up + {:?} measured, {rounds} round(s), window {} per stream\n",
-        plan.warmup, plan.duration, plan.window
+        "runs: {:?} warm-up + {:?} measured, {rounds} round(s), window {} per stream, {:?} decoding\n",
+        plan.warmup, plan.duration, plan.window, plan.decode
     );
 
     let mut rows: Vec<Row> = scenarios
