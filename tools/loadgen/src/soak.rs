@@ -76,8 +76,9 @@ pub struct SoakArgs {
     log_dir: PathBuf,
 }
 
-/// Writer tasks; each issues its share of the writes one after another.
-const WRITERS: usize = 4;
+/// Writer tasks; each issues its share of the writes one after another (a
+/// write waits for its commit, tens of milliseconds on a loaded machine).
+const WRITERS: usize = 16;
 
 /// One rbacd process, on fixed ports so that it restarts where it was.
 struct Instance {
@@ -224,6 +225,8 @@ struct Counters {
 /// One sample.
 struct Sample {
     at: Duration,
+    /// The row of the summary table it belongs to.
+    block: usize,
     checks_per_sec: f64,
     writes_per_sec: f64,
     p99_ms: f64,
@@ -357,8 +360,12 @@ pub async fn run(args: SoakArgs) -> Result<(), String> {
         )
         .await;
         let head = store.latest_revision().await.ok();
+        let at = began.elapsed();
+        // A sample lands a little after its due time: it counts for the block it was due in.
+        let due = at.saturating_sub(args.sample_every / 2);
         let mut sample = Sample {
-            at: began.elapsed(),
+            at,
+            block: (due.as_secs_f64() / args.block.as_secs_f64()) as usize,
             checks_per_sec: 0.0,
             writes_per_sec: 0.0,
             p99_ms: f64::NAN,
@@ -382,12 +389,8 @@ pub async fn run(args: SoakArgs) -> Result<(), String> {
         let mut window = std::mem::take(&mut *counters.latencies_us.lock().unwrap());
         window.sort_unstable();
         sample.p99_ms = quantile_ms(&window, 0.99);
-        let block = (sample.at.as_secs_f64() / args.block.as_secs_f64())
-            .ceil()
-            .max(1.0) as usize
-            - 1;
-        block_latencies.resize_with(block + 1, Vec::new);
-        block_latencies[block].extend(window);
+        block_latencies.resize_with(sample.block + 1, Vec::new);
+        block_latencies[sample.block].extend(window);
         print_sample(&sample);
         samples.push(sample);
     }
@@ -410,6 +413,16 @@ pub async fn run(args: SoakArgs) -> Result<(), String> {
     store.close().await;
     drop(db);
     Ok(())
+}
+
+/// `5` for five minutes, `2.5` for two and a half.
+fn minutes(d: Duration) -> String {
+    let m = (d.as_secs_f64() / 6.0).round() / 10.0;
+    if m.fract() == 0.0 {
+        format!("{m:.0}")
+    } else {
+        format!("{m:.1}")
+    }
 }
 
 fn quantile_ms(sorted_us: &[u32], q: f64) -> f64 {
@@ -714,16 +727,12 @@ fn summarize(
 ) {
     println!("\n## Per {block:?}\n");
     println!(
-        "| minutes | checks/s | writes/s | p99 ms | RSS A MiB (end) | RSS B MiB (end) | max rev lag A / B | max lag s A / B |"
+        "| minute | checks/s | writes/s | p99 ms | RSS A MiB (end) | RSS B MiB (end) | max rev lag A / B | max lag s A / B |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut rows = Vec::new();
     for (k, latencies) in block_latencies.iter().enumerate() {
-        let (from, to) = (block * k as u32, block * (k as u32 + 1));
-        let in_block: Vec<&Sample> = samples
-            .iter()
-            .filter(|s| s.at > from && s.at <= to)
-            .collect();
+        let in_block: Vec<&Sample> = samples.iter().filter(|s| s.block == k).collect();
         let Some(last) = in_block.last() else {
             continue;
         };
@@ -743,9 +752,9 @@ fn summarize(
         let show = |v: Option<f64>| v.map_or("—".into(), |v| format!("{v:.1}"));
         let show_u = |v: Option<u64>| v.map_or("—".into(), |v| v.to_string());
         println!(
-            "| {:.0}–{:.0} | {:.0} | {:.0} | {:.2} | {} | {} | {} / {} | {} / {} |",
-            from.as_secs_f64() / 60.0,
-            last.at.as_secs_f64() / 60.0,
+            "| {}–{} | {:.0} | {:.0} | {:.2} | {} | {} | {} / {} | {} / {} |",
+            minutes(block * k as u32),
+            minutes((block * (k as u32 + 1)).min(last.at)),
             mean(&|s| s.checks_per_sec),
             mean(&|s| s.writes_per_sec),
             p99,
