@@ -6,6 +6,7 @@
 //! cargo run -p rbacd-loadgen --release -- --quick               # smoke run, ~1 s per run
 //! cargo run -p rbacd-loadgen --release -- --scenario stream,unary-c32
 //! cargo run -p rbacd-loadgen --release -- --scenario cold --large --postgres postgres://postgres@127.0.0.1:5432/test
+//! rbacd-loadgen soak --rbacd /tmp/rbacd --postgres postgres://postgres@127.0.0.1:5432/test --duration 30m
 //! ```
 //!
 //! gRPC scenarios (`--scenario` takes names or parts of names, comma-separated):
@@ -32,6 +33,7 @@ mod load;
 mod noop;
 mod query;
 mod seed;
+mod soak;
 
 use std::{process::ExitCode, sync::Arc, time::Duration};
 
@@ -117,6 +119,10 @@ enum ChildCommand {
         #[arg(long)]
         spawned_stream: bool,
     },
+    /// Two rbacd processes on one PostgreSQL database for a long run: paced
+    /// CheckStreams, a share of writes, one instance restarted halfway; prints
+    /// samples, a table per block and whether the restarted one caught up.
+    Soak(soak::SoakArgs),
     /// (internal) Time `App::open` on a seeded database, print it and the RSS, exit.
     #[command(hide = true)]
     Open {
@@ -150,6 +156,7 @@ fn main() -> ExitCode {
                 noop_response_bytes,
                 spawned_stream,
             }) => child::serve(database_url, noop_response_bytes, spawned_stream).await,
+            Some(ChildCommand::Soak(args)) => soak::run(args).await,
             Some(ChildCommand::Breakdown { database_url }) => {
                 let done = child::breakdown(database_url).await;
                 if done.is_ok() {
