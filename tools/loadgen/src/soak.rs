@@ -130,7 +130,10 @@ impl Instance {
         *self.child.lock().await = Some(child);
         while started.elapsed() < Duration::from_secs(120) {
             if let Ok(mut client) = connect(self.addr).await
-                && client.check(probe.clone()).await.is_ok()
+                && client
+                    .check::<pb::CheckResponse>(probe.clone())
+                    .await
+                    .is_ok()
             {
                 return Ok(started.elapsed());
             }
@@ -520,34 +523,31 @@ async fn one_stream(
         Some((request, w))
     });
     let mut answered = 0;
-    match client.check_stream(outbound).await {
-        Ok(answers) => {
-            let mut answers = answers.into_inner();
-            loop {
-                match answers.message().await {
-                    Ok(Some(answer)) => {
-                        in_flight.add_permits(1);
-                        answered += 1;
-                        let took = sent.lock().unwrap().pop_front().map(|t| t.elapsed());
-                        counters.checks.fetch_add(1, Relaxed);
-                        if answer.error.is_some() {
-                            counters.check_errors.fetch_add(1, Relaxed);
-                        }
-                        if let Some(took) = took {
-                            let us = u32::try_from(took.as_micros()).unwrap_or(u32::MAX);
-                            counters.latencies_us.lock().unwrap().push(us);
-                        }
+    match client.check_stream::<pb::CheckResponse>(outbound).await {
+        Ok(mut answers) => loop {
+            match answers.message().await {
+                Ok(Some(answer)) => {
+                    in_flight.add_permits(1);
+                    answered += 1;
+                    let took = sent.lock().unwrap().pop_front().map(|t| t.elapsed());
+                    counters.checks.fetch_add(1, Relaxed);
+                    if answer.error.is_some() {
+                        counters.check_errors.fetch_add(1, Relaxed);
                     }
-                    Ok(None) => break,
-                    Err(_) => {
-                        if !counters.stop.load(Relaxed) {
-                            counters.check_errors.fetch_add(1, Relaxed);
-                        }
-                        break;
+                    if let Some(took) = took {
+                        let us = u32::try_from(took.as_micros()).unwrap_or(u32::MAX);
+                        counters.latencies_us.lock().unwrap().push(us);
                     }
                 }
+                Ok(None) => break,
+                Err(_) => {
+                    if !counters.stop.load(Relaxed) {
+                        counters.check_errors.fetch_add(1, Relaxed);
+                    }
+                    break;
+                }
             }
-        }
+        },
         Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
     }
     in_flight.close();
@@ -701,10 +701,9 @@ async fn verify(
         let mut answers = Vec::new();
         for client in &mut clients {
             let answer = client
-                .batch_check(request.clone())
+                .batch_check::<pb::BatchCheckResponse>(request.clone())
                 .await
                 .map_err(|s| format!("BatchCheck: {s}"))?
-                .into_inner()
                 .results;
             answers.push(answer);
         }
