@@ -22,7 +22,7 @@ use super::{
     read::failed,
     row::decode,
 };
-use crate::domain::{ApiKey, Environment, EnvironmentId, Error, Node, Result, Role, Snapshot};
+use crate::domain::{EnvironmentId, Error, Result, Snapshot};
 
 /// As long as the store's own connections wait for a lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,16 +36,10 @@ pub(super) async fn load(path: PathBuf) -> Result<Snapshot> {
     let identities = tokio::task::spawn_blocking(move || {
         grouped(&identities, &IDENTITIES, |i| i.environment_id)
     });
-    let (environments, roles, nodes, api_keys) = blocking(move || read_rest(&rest)).await?;
-    Ok(Tables {
-        environments,
-        roles,
-        nodes,
-        api_keys,
-        identities: joined(identities).await?,
-        assignments: joined(assignments).await?,
-    }
-    .into_snapshot(revision))
+    let mut tables = blocking(move || read_rest(&rest)).await?;
+    tables.identities = joined(identities).await?;
+    tables.assignments = joined(assignments).await?;
+    Ok(tables.into_snapshot(revision))
 }
 
 /// `READERS` connections in read transactions at one revision, and that revision.
@@ -87,24 +81,23 @@ fn open(path: &Path, access: OpenFlags) -> Result<Connection> {
     Ok(connection)
 }
 
-/// The environments, roles (with their permissions), nodes and API keys.
-fn read_rest(
-    conn: &Connection,
-) -> Result<(
-    Vec<Environment>,
-    ByEnvironment<Role>,
-    ByEnvironment<Node>,
-    ByEnvironment<ApiKey>,
-)> {
+/// The environments, roles (with their permissions), nodes and API keys; the
+/// identities and assignments left empty.
+fn read_rest(conn: &Connection) -> Result<Tables> {
     let mut environments = Vec::new();
     read(conn, &ENVIRONMENTS, |e| environments.push(e))?;
     let mut permissions = Permissions::default();
     read(conn, &ROLE_PERMISSIONS, |p| permissions.add(p))?;
     let mut roles = ByEnvironment::default();
     read(conn, &ROLES, |r| permissions.give(&mut roles, r))?;
-    let nodes = grouped(conn, &NODES, |n| n.environment_id)?;
-    let api_keys = grouped(conn, &API_KEYS, |k| k.environment_id)?;
-    Ok((environments, roles, nodes, api_keys))
+    Ok(Tables {
+        environments,
+        roles,
+        nodes: grouped(conn, &NODES, |n| n.environment_id)?,
+        api_keys: grouped(conn, &API_KEYS, |k| k.environment_id)?,
+        identities: ByEnvironment::default(),
+        assignments: ByEnvironment::default(),
+    })
 }
 
 /// Every row of `table`, sorted into environments.
@@ -147,8 +140,8 @@ mod tests {
     use super::*;
     use crate::domain::{
         Assignment, AssignmentId, Email, EnvironmentState, ExternalId, Identity, IdentityId,
-        IdentityKind, IdentityStatus, NodeId, NodeKey, NodeRef, PermissionPattern, RoleId,
-        RoleName, Timestamp,
+        IdentityKind, IdentityStatus, Node, NodeId, NodeKey, NodeRef, PermissionPattern, Role,
+        RoleId, RoleName, Timestamp,
     };
     use crate::store::Store;
 
@@ -201,8 +194,11 @@ mod tests {
                 environment_id: env,
                 kind: [IdentityKind::User, IdentityKind::ServiceAccount][i % 2],
                 status: [IdentityStatus::Active, IdentityStatus::Disabled][i % 3 / 2],
-                email: (i % 2 == 0).then(|| Email::parse(&format!("u{i}@example.com")).unwrap()),
-                external_id: (i % 2 == 1).then(|| ExternalId::parse(&format!("svc|{i}")).unwrap()),
+                email: i
+                    .is_multiple_of(2)
+                    .then(|| Email::parse(&format!("u{i}@example.com")).unwrap()),
+                external_id: (!i.is_multiple_of(2))
+                    .then(|| ExternalId::parse(&format!("svc|{i}")).unwrap()),
                 display_name: format!("Identity {i}"),
                 created_at: T,
                 updated_at: T,
