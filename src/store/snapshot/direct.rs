@@ -188,7 +188,7 @@ mod tests {
                 parent = id;
             }
         }
-        for i in 0..500 {
+        for i in 0..500_usize {
             state.identities.push(Identity {
                 id: IdentityId::generate(),
                 environment_id: env,
