@@ -6,7 +6,8 @@
 //! instance following the database sees the loaded objects as any others.
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, DatabaseTransaction, EntityTrait, Iterable, Set,
+    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, DatabaseTransaction, EntityTrait, Iterable,
+    QueryFilter, QuerySelect, Set,
 };
 
 use super::{
@@ -17,8 +18,8 @@ use super::{
     write::WriteTx,
 };
 use crate::domain::{
-    Assignment, Caller, Email, EnvironmentId, EnvironmentState, Error, Identity, IdentityId, Node,
-    Result, Role, Timestamp, change::Event,
+    Assignment, Caller, Change, Email, EnvironmentId, EnvironmentState, Error, Identity,
+    IdentityId, Node, Result, Role, Timestamp, change::Event,
 };
 
 /// The action of every change row a bulk load writes.
@@ -59,7 +60,9 @@ impl Store {
             .map_err(error::on_query("find the environment"))?
             .ok_or_else(|| Error::NotFound(format!("environment {env} does not exist")))?;
         let tx = self.begin_write(Caller::system(env)).await?;
-        let revision = insert_state(&tx, state, BULK_LOAD_ACTION).await?;
+        let revision = insert_state(&tx, state, BULK_LOAD_ACTION, false)
+            .await?
+            .revision;
         tx.txn
             .commit()
             .await
@@ -77,17 +80,32 @@ impl Store {
     }
 }
 
+/// What [`insert_state`] wrote.
+pub(super) struct Inserted {
+    /// The last revision written, `None` when the state was empty.
+    pub revision: Option<u64>,
+    /// The changes as the log holds them, when they were asked for and their
+    /// revisions are known for certain (see [`consecutive`]).
+    pub changes: Option<Vec<Change>>,
+}
+
 /// Inserts `state`'s roles, identities, nodes and assignments in `tx`, in that
-/// order, each with its change row recorded as `action` by `tx`'s caller;
-/// returns the last revision written, `None` when `state` is empty.
+/// order, each with its change row recorded as `action` by `tx`'s caller; with
+/// `keep_changes`, also returns those changes, so that this instance can apply
+/// them without reading them back from the log.
 pub(super) async fn insert_state(
     tx: &WriteTx<'_>,
     state: &EnvironmentState,
     action: &str,
-) -> Result<Option<u64>> {
+    keep_changes: bool,
+) -> Result<Inserted> {
     let env = tx.caller.environment;
     let actor = tx.caller.actor.identity();
-    let mut revision = None;
+    let mut last = latest_revision(&tx.txn).await?;
+    let mut inserted = Inserted {
+        revision: None,
+        changes: keep_changes.then(Vec::new),
+    };
     for kind in [
         Batch::Roles(&state.roles),
         Batch::Identities(&state.identities),
@@ -96,14 +114,67 @@ pub(super) async fn insert_state(
     ] {
         for batch in kind.chunks(OBJECTS_PER_STEP) {
             batch.insert(&tx.txn).await?;
-            let changes = batch
-                .events()
+            let events: Vec<Event> = batch.events().collect();
+            let rows = events
+                .iter()
                 .map(|event| change_row(env, actor, tx.now, action, event));
-            insert_rows(&tx.txn, changes, "record the changes").await?;
-            revision = Some(latest_revision(&tx.txn).await?);
+            // Collected, so the future stays Send (a borrowing iterator would not).
+            let rows: Vec<_> = rows.collect();
+            insert_rows(&tx.txn, rows.into_iter(), "record the changes").await?;
+            let previous = last;
+            last = latest_revision(&tx.txn).await?;
+            inserted.revision = Some(last);
+            if inserted.changes.is_some()
+                && !consecutive(&tx.txn, previous, events.len(), last).await?
+            {
+                inserted.changes = None;
+            }
+            if let Some(changes) = &mut inserted.changes {
+                let first = last + 1 - events.len() as u64;
+                changes.extend(
+                    events
+                        .into_iter()
+                        .zip(first..)
+                        .map(|(event, revision)| Change {
+                            revision,
+                            environment_id: env,
+                            at: tx.now,
+                            actor,
+                            action: action.to_owned(),
+                            before: None,
+                            event,
+                            signed_by: None,
+                        }),
+                );
+            }
         }
     }
-    Ok(revision)
+    Ok(inserted)
+}
+
+/// Whether the change rows after `previous` that `txn` sees are exactly `count`
+/// rows numbered up to `last` without a gap: then they are the ones just written,
+/// in the order written, and each one's revision is known without reading it.
+async fn consecutive(
+    txn: &DatabaseTransaction,
+    previous: u64,
+    count: usize,
+    last: u64,
+) -> Result<bool> {
+    let (rows, lowest, highest): (i64, Option<i64>, Option<i64>) = change::Entity::find()
+        .filter(change::Column::Revision.gt(previous as i64))
+        .select_only()
+        .column_as(change::Column::Revision.count(), "rows")
+        .column_as(change::Column::Revision.min(), "lowest")
+        .column_as(change::Column::Revision.max(), "highest")
+        .into_tuple()
+        .one(txn)
+        .await
+        .map_err(error::on_query("count the changes written"))?
+        .unwrap_or((0, None, None));
+    Ok(rows as usize == count
+        && highest == Some(last as i64)
+        && lowest == Some(last as i64 + 1 - count as i64))
 }
 
 /// How many objects `state` holds (API keys aside).
@@ -230,7 +301,7 @@ fn change_row(
     actor: Option<IdentityId>,
     now: Timestamp,
     action: &str,
-    event: Event,
+    event: &Event,
 ) -> change::ActiveModel {
     change::ActiveModel {
         revision: NotSet,

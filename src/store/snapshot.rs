@@ -1,12 +1,13 @@
 //! Loading everything the in-memory index is built from, consistently.
 //!
-//! The tables are streamed through sqlx (under SeaORM), each row decoded
-//! straight into its domain object and its environment's list, with no
-//! intermediate models. The big tables are read at the same time on separate
-//! connections whose read transactions see one committed state (see `sqlite`
-//! and `postgres`), so the snapshot is exactly one revision.
+//! The tables are streamed (through sqlx on PostgreSQL, straight from SQLite's
+//! library on a SQLite file), each row decoded straight into its domain object
+//! and its environment's list, with no intermediate models. The big tables are
+//! read at the same time on separate connections whose read transactions see one
+//! committed state (see `direct` and `postgres`), so the snapshot is exactly one revision.
 
 mod decode;
+mod direct;
 mod group;
 mod postgres;
 mod read;
@@ -26,7 +27,8 @@ use self::{
 };
 use super::Store;
 use crate::domain::{
-    EnvironmentId, EnvironmentState, Error, PermissionPattern, Result, Role, RoleId, Snapshot,
+    ApiKey, Assignment, Environment, EnvironmentId, EnvironmentState, Error, Identity, Node,
+    PermissionPattern, Result, Role, RoleId, Snapshot,
 };
 
 /// The last revision in the change log, 0 when it is empty.
@@ -60,49 +62,81 @@ async fn load<X: ReadTx>(revision: u64, txs: Vec<X>) -> Result<Snapshot> {
     let identities = Part::new(txs.next(), &IDENTITIES, |i| i.environment_id);
 
     let environments = read_all(&mut rest, &ENVIRONMENTS).await?;
-    let mut permissions: HashMap<RoleId, Vec<PermissionPattern>> = HashMap::new();
-    read(&mut rest, &ROLE_PERMISSIONS, |(role, p)| {
-        permissions.entry(role).or_default().push(p)
-    })
-    .await?;
+    let mut permissions = Permissions::default();
+    read(&mut rest, &ROLE_PERMISSIONS, |p| permissions.add(p)).await?;
     let mut roles = ByEnvironment::<Role>::default();
-    read(&mut rest, &ROLES, |mut r| {
-        r.permissions = permissions.remove(&r.id).unwrap_or_default();
-        roles.push(r.environment_id, r)
-    })
-    .await?;
+    read(&mut rest, &ROLES, |r| permissions.give(&mut roles, r)).await?;
     let nodes = grouped(&mut rest, &NODES, |n| n.environment_id).await?;
     let api_keys = grouped(&mut rest, &API_KEYS, |k| k.environment_id).await?;
     let identities = identities.join(&mut rest).await?;
     let assignments = assignments.join(&mut rest).await?;
     finish(rest).await?;
+    Ok(Tables {
+        environments,
+        roles,
+        nodes,
+        api_keys,
+        identities,
+        assignments,
+    }
+    .into_snapshot(revision))
+}
 
-    let mut states: HashMap<EnvironmentId, EnvironmentState> = HashMap::new();
-    for (env, list) in roles.into_lists() {
-        states.entry(env).or_default().roles = list;
+/// Every table, read and sorted into environments.
+struct Tables {
+    environments: Vec<Environment>,
+    roles: ByEnvironment<Role>,
+    nodes: ByEnvironment<Node>,
+    api_keys: ByEnvironment<ApiKey>,
+    identities: ByEnvironment<Identity>,
+    assignments: ByEnvironment<Assignment>,
+}
+
+impl Tables {
+    fn into_snapshot(self, revision: u64) -> Snapshot {
+        let mut states: HashMap<EnvironmentId, EnvironmentState> = HashMap::new();
+        for (env, list) in self.roles.into_lists() {
+            states.entry(env).or_default().roles = list;
+        }
+        for (env, list) in self.nodes.into_lists() {
+            states.entry(env).or_default().nodes = list;
+        }
+        for (env, list) in self.api_keys.into_lists() {
+            states.entry(env).or_default().api_keys = list;
+        }
+        for (env, list) in self.identities.into_lists() {
+            states.entry(env).or_default().identities = list;
+        }
+        for (env, list) in self.assignments.into_lists() {
+            states.entry(env).or_default().assignments = list;
+        }
+        Snapshot {
+            revision,
+            environments: self
+                .environments
+                .into_iter()
+                .map(|env| {
+                    let state = states.remove(&env.id).unwrap_or_default();
+                    (env, state)
+                })
+                .collect(),
+        }
     }
-    for (env, list) in nodes.into_lists() {
-        states.entry(env).or_default().nodes = list;
+}
+
+/// Role permissions read before their roles, handed to each role as it is read.
+#[derive(Default)]
+struct Permissions(HashMap<RoleId, Vec<PermissionPattern>>);
+
+impl Permissions {
+    fn add(&mut self, (role, permission): (RoleId, PermissionPattern)) {
+        self.0.entry(role).or_default().push(permission);
     }
-    for (env, list) in api_keys.into_lists() {
-        states.entry(env).or_default().api_keys = list;
+
+    fn give(&mut self, roles: &mut ByEnvironment<Role>, mut role: Role) {
+        role.permissions = self.0.remove(&role.id).unwrap_or_default();
+        roles.push(role.environment_id, role);
     }
-    for (env, list) in identities.into_lists() {
-        states.entry(env).or_default().identities = list;
-    }
-    for (env, list) in assignments.into_lists() {
-        states.entry(env).or_default().assignments = list;
-    }
-    Ok(Snapshot {
-        revision,
-        environments: environments
-            .into_iter()
-            .map(|env| {
-                let state = states.remove(&env.id).unwrap_or_default();
-                (env, state)
-            })
-            .collect(),
-    })
 }
 
 /// Every row of `table`, sorted into environments.

@@ -197,5 +197,6 @@ fn assignment(
         effective_from: a.effective_from.map(render::timestamp),
         effective_to: a.effective_to.map(render::timestamp),
         builtin,
+        id: a.id.to_string(),
     }
 }

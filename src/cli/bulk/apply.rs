@@ -159,10 +159,16 @@ async fn one(c: &mut Clients, step: &Step) -> Result<(), Failure> {
                 })
                 .await?;
         }
-        Step::ReplaceAssignment(a) => {
-            unassign(c, a).await?;
+        Step::UpdateAssignment { id, desired } => {
             c.assignments
-                .create_assignment(grant(a, &c.admin_id))
+                .update_assignment(pb::UpdateAssignmentRequest {
+                    id: id.clone(),
+                    effective_from: desired.from.as_deref().and_then(|t| instant(t).ok()),
+                    effective_to: desired.to.as_deref().and_then(|t| instant(t).ok()),
+                    // Without a mask both bounds are replaced; an absent one is cleared.
+                    update_mask: None,
+                    ..Default::default()
+                })
                 .await?;
         }
         Step::DeleteAssignment(a) => unassign(c, a).await?,

@@ -81,6 +81,9 @@ pub struct NodeDoc {
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AssignmentDoc {
+    /// The assignment's id on the server it was read from; never in the text.
+    #[serde(skip)]
+    pub id: String,
     /// Email, `external:ID` or id of an identity of the document.
     pub identity: String,
     /// Key of a node of the document, or `root`.
@@ -263,6 +266,7 @@ pub fn from_export(messages: Vec<pb::ExportResponse>) -> Document {
             None => String::new(),
         };
         doc.assignments.push(AssignmentDoc {
+            id: a.id,
             identity,
             node: node_key(a.node.as_ref()),
             role,

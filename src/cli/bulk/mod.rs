@@ -181,6 +181,7 @@ fn import_messages(doc: &Document) -> Vec<pb::ImportRequest> {
         effective_from: a.from.as_deref().and_then(|t| instant(t).ok()),
         effective_to: a.to.as_deref().and_then(|t| instant(t).ok()),
         builtin: false,
+        id: String::new(),
     });
     let mut messages = Vec::new();
     let mut push = |fill: &mut dyn FnMut(&mut pb::ImportRequest, usize) -> bool| loop {

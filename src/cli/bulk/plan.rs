@@ -19,8 +19,11 @@ pub enum Step {
     },
     CreateNode(NodeDoc),
     MoveNode(NodeDoc),
-    /// A window change: the assignment is removed and granted again.
-    ReplaceAssignment(AssignmentDoc),
+    /// A window change of the assignment with this id, which it keeps.
+    UpdateAssignment {
+        id: String,
+        desired: AssignmentDoc,
+    },
     DeleteAssignment(AssignmentDoc),
     CreateAssignment(AssignmentDoc),
     DeleteNode(String),
@@ -149,7 +152,10 @@ pub fn plan(current: &Document, desired: &Document, prune: bool) -> Plan {
         match have.get(&triple(a)) {
             None => creations.push(Step::CreateAssignment(a.clone())),
             Some(c) if c.from != a.from || c.to != a.to => {
-                plan.steps.push(Step::ReplaceAssignment(a.clone()))
+                plan.steps.push(Step::UpdateAssignment {
+                    id: c.id.clone(),
+                    desired: a.clone(),
+                })
             }
             Some(_) => {}
         }
@@ -223,7 +229,9 @@ impl fmt::Display for Step {
             Self::MoveNode(n) => write!(f, "~ node {} moves under {}", n.key, n.parent),
             Self::DeleteNode(key) => write!(f, "- node {key}"),
             Self::CreateAssignment(a) => write!(f, "+ assignment {}", describe(a)),
-            Self::ReplaceAssignment(a) => write!(f, "~ assignment {} (new window)", describe(a)),
+            Self::UpdateAssignment { desired, .. } => {
+                write!(f, "~ assignment {} (new window)", describe(desired))
+            }
             Self::DeleteAssignment(a) => write!(f, "- assignment {}", describe(a)),
         }
     }

@@ -45,8 +45,8 @@ impl Store {
         let builtins = refuse_populated(&tx.txn, env).await?;
         let state = build(&builtins)?;
         refuse_unloadable(env, &state)?;
-        let revision = insert_state(&tx, &state, IMPORT_ACTION).await?;
-        let revision = match revision {
+        let inserted = insert_state(&tx, &state, IMPORT_ACTION, true).await?;
+        let revision = match inserted.revision {
             Some(revision) => revision,
             None => latest_revision(&tx.txn).await?,
         };
@@ -54,11 +54,11 @@ impl Store {
             .commit()
             .await
             .map_err(error::on_query("commit the transaction"))?;
-        // The change rows are only in the log: a feed applying this reads them there.
+        // Without the changes (their revisions unknown), the feed reads them from the log.
         Ok(Written {
             value: state,
             revision,
-            changes: Vec::new(),
+            changes: inserted.changes.unwrap_or_default(),
         })
     }
 

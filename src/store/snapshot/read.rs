@@ -6,13 +6,13 @@ use sea_orm::sqlx::{self, Postgres, Sqlite, Transaction};
 
 use super::{
     decode::Table,
-    row::{Fields, StoredRow},
+    row::{StoredRow, decode},
 };
 use crate::domain::{Error, Result};
 
 /// A read transaction that part of the snapshot is read in.
 pub(super) trait ReadTx: Send + 'static {
-    type Row: StoredRow + 'static;
+    type Row: StoredRow + Send + 'static;
 
     /// The rows of a query without parameters.
     fn rows<'a>(&'a mut self, sql: &'static str) -> BoxStream<'a, sqlx::Result<Self::Row>>;
@@ -48,8 +48,7 @@ pub(super) async fn read<X: ReadTx, T>(
 ) -> Result<()> {
     let mut rows = tx.rows(table.select);
     while let Some(row) = rows.try_next().await.map_err(|e| failed(table.name, &e))? {
-        let row: &dyn StoredRow = &row;
-        each((table.decode)(&Fields::new(row, table.name)?)?);
+        each(decode(table, &row)?);
     }
     Ok(())
 }

@@ -1,14 +1,15 @@
-//! One stored row's columns, read by position on either database, borrowed
-//! where the driver allows; a column that does not decode is reported with the
-//! table, the row's id and the column.
+//! One stored row's columns, read by position on either database (through sqlx,
+//! or SQLite's own rows when read directly), borrowed where the driver allows; a
+//! column that does not decode is reported with the table, the row's id and the column.
 
 use sea_orm::sqlx::{self, Row, postgres::PgRow, sqlite::SqliteRow};
 use uuid::Uuid;
 
+use super::decode::Table;
 use crate::domain::{Error, Result};
 
 /// The column types the store's tables use.
-pub(super) trait StoredRow: Send {
+pub(super) trait StoredRow {
     fn uuid(&self, i: usize) -> sqlx::Result<Uuid>;
     fn uuid_opt(&self, i: usize) -> sqlx::Result<Option<Uuid>>;
     fn text(&self, i: usize) -> sqlx::Result<&str>;
@@ -45,8 +46,71 @@ macro_rules! stored_row {
 stored_row!(SqliteRow);
 stored_row!(PgRow);
 
+/// SQLite's own row, as read in `direct`: UUIDs are 16-byte blobs, as sqlx writes them.
+impl StoredRow for rusqlite::Row<'_> {
+    fn uuid(&self, i: usize) -> sqlx::Result<Uuid> {
+        self.uuid_opt(i)?
+            .ok_or_else(|| mismatch(i, "NULL where a UUID belongs"))
+    }
+    fn uuid_opt(&self, i: usize) -> sqlx::Result<Option<Uuid>> {
+        use rusqlite::types::ValueRef;
+        match self.get_ref(i).map_err(undecodable)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Blob(bytes) => Uuid::from_slice(bytes).map(Some).map_err(undecodable),
+            ValueRef::Text(text) => Uuid::try_parse_ascii(text).map(Some).map_err(undecodable),
+            other => Err(mismatch(
+                i,
+                format!("{:?} where a UUID belongs", other.data_type()),
+            )),
+        }
+    }
+    fn text(&self, i: usize) -> sqlx::Result<&str> {
+        self.text_opt(i)?
+            .ok_or_else(|| mismatch(i, "NULL where text belongs"))
+    }
+    fn text_opt(&self, i: usize) -> sqlx::Result<Option<&str>> {
+        use rusqlite::types::ValueRef;
+        match self.get_ref(i).map_err(undecodable)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(text) => std::str::from_utf8(text).map(Some).map_err(undecodable),
+            other => Err(mismatch(
+                i,
+                format!("{:?} where text belongs", other.data_type()),
+            )),
+        }
+    }
+    fn int(&self, i: usize) -> sqlx::Result<i64> {
+        self.int_opt(i)?
+            .ok_or_else(|| mismatch(i, "NULL where an integer belongs"))
+    }
+    fn int_opt(&self, i: usize) -> sqlx::Result<Option<i64>> {
+        use rusqlite::types::ValueRef;
+        match self.get_ref(i).map_err(undecodable)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Integer(n) => Ok(Some(n)),
+            other => Err(mismatch(
+                i,
+                format!("{:?} where an integer belongs", other.data_type()),
+            )),
+        }
+    }
+}
+
+fn undecodable(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
+}
+
+fn mismatch(i: usize, what: impl std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::Decode(format!("column {i} holds {what}").into())
+}
+
+/// `row` of `table` as its object.
+pub(super) fn decode<T>(table: &Table<T>, row: &dyn StoredRow) -> Result<T> {
+    (table.decode)(&Fields::new(row, table.name)?)
+}
+
 /// A row of `table` whose first column is its id.
-pub(super) struct Fields<'r, R: ?Sized> {
+pub(super) struct Fields<'r, R: ?Sized + 'r> {
     row: &'r R,
     table: &'static str,
     /// The row's id, to name it when a later column does not decode.

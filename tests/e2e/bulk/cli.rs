@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use rbacd::proto::v1 as pb;
+
 use super::world::{assert_same_answers, populate, rows};
 use crate::support::*;
 
@@ -233,4 +235,58 @@ async fn apply_prints_the_plan_runs_it_with_yes_and_deletes_only_with_prune() {
     assert_eq!(sorted_lines(after.ok()), sorted_lines(&normalized_edit));
     let twice = rbacd(&server, &["apply", path(&file), "--yes", "--prune"]).await;
     assert!(twice.ok().contains("no changes"), "{}", twice.stdout);
+}
+
+/// Every assignment the environment exports, with its id.
+async fn assignments(clients: &Clients) -> Vec<pb::BulkAssignment> {
+    super::world::export(clients)
+        .await
+        .into_iter()
+        .flat_map(|m| m.assignments)
+        .collect()
+}
+
+#[tokio::test]
+async fn apply_changes_a_window_in_place_keeping_the_assignment_id() {
+    let dir = scratch();
+    let server = TestServer::start().await;
+    populate(&server).await;
+    let admin = server.clients(Some(ADMIN_KEY));
+    let windowed = |all: Vec<pb::BulkAssignment>| {
+        all.into_iter()
+            .find(|a| a.effective_from == at(1_900_000_000, 0))
+            .expect("the windowed assignment")
+    };
+    let before = windowed(assignments(&admin).await);
+    assert!(!before.id.is_empty(), "an export carries assignment ids");
+
+    let file = dir.join("env.yaml");
+    rbacd(&server, &["export", "-o", path(&file)]).await.ok();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let old_end = text
+        .lines()
+        .find(|l| l.starts_with("  to: 2033-05-18"))
+        .expect("the window's end in the export")
+        .to_owned();
+    std::fs::write(&file, text.replace(&old_end, "  to: 2040-01-01")).unwrap();
+
+    let plan = rbacd(&server, &["apply", path(&file), "--yes", "--prune"]).await;
+    let printed = plan.ok();
+    assert!(
+        printed.contains("~ assignment alice@example.com holds Docs_Writer at payments:eu")
+            && printed.contains("until 2040-01-01T00:00:00Z (new window)")
+            && printed.contains("applied 1 changes"),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains("- assignment"),
+        "nothing is removed: {printed}"
+    );
+
+    let after = windowed(assignments(&admin).await);
+    assert_eq!(after.id, before.id, "the assignment keeps its id");
+    assert_eq!(after.effective_from, before.effective_from);
+    assert_eq!(after.effective_to, at(2_208_988_800, 0));
+    let again = rbacd(&server, &["apply", path(&file), "--yes", "--prune"]).await;
+    assert!(again.ok().contains("no changes"), "{}", again.stdout);
 }
