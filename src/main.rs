@@ -162,6 +162,7 @@ fn settings(args: &ServeArgs) -> Settings {
                 reload_interval: tls.tls_reload_interval,
             }),
         user_action_lifetime: rbacd::domain::signing::MAX_ACTION_LIFETIME,
+        traces: None,
     }
 }
 
@@ -171,9 +172,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     for listen in &args.listen {
         listeners.push(Bound::bind(listen, args.socket_mode).await?);
     }
-    let app = App::open(settings(&args))
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut settings = settings(&args);
+    settings.traces = telemetry::Traces::from_env()?;
+    let app = App::open(settings).await.map_err(|e| e.to_string())?;
     if let Some(made) = &app.bootstrapped {
         if args.bootstrap_api_key.is_some() {
             tracing::info!(

@@ -21,6 +21,7 @@ pub use self::{
     health::Serving,
     limits::Limits,
     listen::Bound,
+    observe::Observe,
     signed_actions::{SignedActionsLayer, SignedBy, message_sha256},
     tls::{TlsSettings, load as load_tls},
 };
@@ -82,6 +83,8 @@ pub struct Settings {
     pub tls: Option<TlsSettings>,
     /// How long a user action's challenge stays valid; at most (and by default) five minutes.
     pub user_action_lifetime: Duration,
+    /// Where each call's span goes; no spans when `None`.
+    pub traces: Option<crate::telemetry::Traces>,
 }
 
 impl Settings {
@@ -99,6 +102,7 @@ impl Settings {
             limits: Limits::default(),
             tls: None,
             user_action_lifetime: crate::domain::signing::MAX_ACTION_LIFETIME,
+            traces: None,
         }
     }
 }
@@ -202,11 +206,15 @@ impl App {
             tls: self.tls.clone(),
         };
         let (connections, mut accepting) = incoming::accept_all(listeners, admission);
+        let traces = self.settings.traces.clone();
         let (router, drain) = self.router().await;
         let served = router
             .serve_with_incoming_shutdown(connections, draining(shutdown, drain))
             .await;
         while accepting.join_next().await.is_some() {}
+        if let Some(traces) = traces {
+            traces.shutdown().await;
+        }
         served
     }
 
@@ -276,7 +284,10 @@ impl App {
             .apply(Server::builder())
             .initial_connection_window_size(16 * 1024 * 1024)
             .initial_stream_window_size(1024 * 1024)
-            .layer(observe::Observe(observed))
+            .layer(observe::Observe {
+                metrics: observed,
+                traces: self.settings.traces.clone(),
+            })
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -1,6 +1,11 @@
-//! Logging through `tracing`: `RBACD_LOG` filters, `RBACD_LOG_FORMAT=json` for machines.
+//! Logging through `tracing`: `RBACD_LOG` filters, `RBACD_LOG_FORMAT=json` for
+//! machines; and OpenTelemetry traces when an OTLP endpoint is set ([`Traces`]).
+
+mod traces;
 
 use std::io::IsTerminal;
+
+pub use traces::Traces;
 
 use tracing_subscriber::{EnvFilter, fmt};
 

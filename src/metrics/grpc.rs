@@ -1,5 +1,5 @@
-//! Per-RPC metrics: a duration histogram by method and status code, and calls
-//! in flight by method. Every series exists from the start (methods come from
+//! Per-RPC metrics: a duration histogram by method and status code, calls in
+//! flight by method, and the same count as open streams for the streaming methods. Every series exists from the start (methods come from
 //! the compiled-in descriptors), so recording a call is a lookup and atomic
 //! adds, without allocation or locks.
 
@@ -69,6 +69,8 @@ struct Series {
 pub struct GrpcMetrics {
     /// `/package.Service/Method` paths, sorted, for a binary search.
     paths: Vec<String>,
+    /// Whether the method of the same index streams (requests, answers or both).
+    streaming: Vec<bool>,
     /// `paths.len() + 1` methods (the last is [`OTHER`]) × 17 codes.
     series: Vec<Series>,
     in_flight: Vec<AtomicI64>,
@@ -76,7 +78,7 @@ pub struct GrpcMetrics {
 
 impl Default for GrpcMetrics {
     fn default() -> Self {
-        let mut paths = Vec::new();
+        let mut methods = Vec::new();
         for set in [
             crate::proto::FILE_DESCRIPTOR_SET,
             tonic_health::pb::FILE_DESCRIPTOR_SET,
@@ -87,18 +89,17 @@ impl Default for GrpcMetrics {
             for file in set.file {
                 for service in &file.service {
                     for method in &service.method {
-                        paths.push(format!(
-                            "/{}.{}/{}",
-                            file.package(),
-                            service.name(),
-                            method.name()
-                        ));
+                        let path =
+                            format!("/{}.{}/{}", file.package(), service.name(), method.name());
+                        methods
+                            .push((path, method.client_streaming() || method.server_streaming()));
                     }
                 }
             }
         }
-        paths.sort();
-        paths.dedup();
+        methods.sort();
+        methods.dedup_by(|a, b| a.0 == b.0);
+        let (paths, streaming): (Vec<String>, Vec<bool>) = methods.into_iter().unzip();
         let methods = paths.len() + 1;
         Self {
             series: (0..methods * CODES.len())
@@ -106,6 +107,7 @@ impl Default for GrpcMetrics {
                 .collect(),
             in_flight: (0..methods).map(|_| AtomicI64::new(0)).collect(),
             paths,
+            streaming,
         }
     }
 }
@@ -198,7 +200,29 @@ impl GrpcMetrics {
                 gauge.load(Relaxed)
             );
         }
+        out.push_str(
+            "# HELP rbacd_grpc_streams_open Streams open now, by streaming method (CheckStream, Watch, Export, Import, Health/Watch).\n# TYPE rbacd_grpc_streams_open gauge\n",
+        );
+        for (i, gauge) in self.in_flight.iter().enumerate() {
+            if self.streaming.get(i).copied().unwrap_or(false) {
+                let _ = writeln!(
+                    out,
+                    "rbacd_grpc_streams_open{{method=\"{}\"}} {}",
+                    self.label(i),
+                    gauge.load(Relaxed)
+                );
+            }
+        }
     }
+}
+
+/// The name of gRPC status `code` (`OK`, `NOT_FOUND` …), `UNKNOWN` for codes outside the standard 17.
+pub fn code_name(code: i32) -> &'static str {
+    usize::try_from(code)
+        .ok()
+        .and_then(|c| CODES.get(c))
+        .copied()
+        .unwrap_or("UNKNOWN")
 }
 
 #[cfg(test)]
@@ -238,5 +262,23 @@ mod tests {
         assert!(out.contains(
             "rbacd_grpc_calls_in_flight{method=\"rbacd.v1.AuthorizationService/Check\"} 0"
         ));
+        assert!(out.contains(
+            "rbacd_grpc_streams_open{method=\"rbacd.v1.AuthorizationService/CheckStream\"} 0"
+        ));
+        assert!(
+            !out.contains(
+                "rbacd_grpc_streams_open{method=\"rbacd.v1.AuthorizationService/Check\"}"
+            ),
+            "a unary method has no stream gauge: {out}"
+        );
+    }
+
+    #[test]
+    fn code_names_follow_the_grpc_numbering() {
+        assert_eq!(code_name(0), "OK");
+        assert_eq!(code_name(14), "UNAVAILABLE");
+        assert_eq!(code_name(16), "UNAUTHENTICATED");
+        assert_eq!(code_name(99), "UNKNOWN");
+        assert_eq!(code_name(-1), "UNKNOWN");
     }
 }

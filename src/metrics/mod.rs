@@ -13,7 +13,7 @@ use std::{
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-pub use grpc::{GrpcMetrics, Method};
+pub use grpc::{GrpcMetrics, Method, code_name};
 
 use crate::{engine::Engine, feed::Feed};
 

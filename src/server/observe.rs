@@ -2,7 +2,9 @@
 //! response head (an error answered at once), else the one in the trailers
 //! that end the body (unary answers and streams alike). A call dropped
 //! before its status counts as CANCELLED. Per call: a path lookup, a clock
-//! read at each end and a few atomic adds.
+//! read at each end and a few atomic adds. When traces are exported, each
+//! call is also an OpenTelemetry server span, child of the caller's
+//! `traceparent`, ended with the call's status.
 
 use std::{
     pin::Pin,
@@ -13,26 +15,43 @@ use std::{
 
 use http_body::{Body, Frame, SizeHint};
 use hyper::{HeaderMap, Request, Response};
+use opentelemetry::{
+    KeyValue,
+    trace::{Span as _, SpanKind, Status, Tracer as _},
+};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use super::access_log::{self, WriteCaller};
-use crate::metrics::{Method, Metrics};
+use crate::{
+    metrics::{Method, Metrics},
+    telemetry::Traces,
+};
 
 const CANCELLED: i32 = 1;
 const UNKNOWN: i32 = 2;
+const DEADLINE_EXCEEDED: i32 = 4;
+const UNIMPLEMENTED: i32 = 12;
+const INTERNAL: i32 = 13;
+const UNAVAILABLE: i32 = 14;
+const DATA_LOSS: i32 = 15;
 const UNAUTHENTICATED: i32 = 16;
 
 /// The layer; see the module documentation.
 #[derive(Clone)]
-pub struct Observe(pub Arc<Metrics>);
+pub struct Observe {
+    pub metrics: Arc<Metrics>,
+    /// Set only when traces are exported.
+    pub traces: Option<Traces>,
+}
 
 impl<S> Layer<S> for Observe {
     type Service = Observed<S>;
     fn layer(&self, inner: S) -> Observed<S> {
         Observed {
             inner,
-            metrics: Arc::clone(&self.0),
+            metrics: Arc::clone(&self.metrics),
+            traces: self.traces.clone(),
         }
     }
 }
@@ -41,6 +60,7 @@ impl<S> Layer<S> for Observe {
 pub struct Observed<S> {
     inner: S,
     metrics: Arc<Metrics>,
+    traces: Option<Traces>,
 }
 
 /// One call being timed; records itself once.
@@ -52,6 +72,8 @@ pub struct Call {
     peer: Option<std::net::SocketAddr>,
     /// Set for writes only: what the access log says of them.
     write: Option<Box<Write>>,
+    /// Set only when traces are exported.
+    span: Option<opentelemetry_sdk::trace::Span>,
 }
 
 struct Write {
@@ -68,6 +90,9 @@ impl Call {
             if let Some(write) = &self.write {
                 let caller = *write.caller.0.lock();
                 access_log::write(&write.path, code, elapsed, caller, self.peer);
+            }
+            if let Some(span) = self.span.take() {
+                end_span(span, code);
             }
         }
     }
@@ -112,7 +137,15 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let peer = request
+            .extensions()
+            .get::<tonic::transport::server::TcpConnectInfo>()
+            .and_then(|i| i.remote_addr);
         let path = request.uri().path();
+        let span = self
+            .traces
+            .as_ref()
+            .map(|traces| start_span(traces, path, request.headers(), peer));
         let method = self.metrics.grpc.method(path);
         self.metrics.grpc.started(method);
         let write = access_log::is_write(path).then(|| path.to_owned());
@@ -130,11 +163,9 @@ where
             method,
             started: Instant::now(),
             done: false,
-            peer: request
-                .extensions()
-                .get::<tonic::transport::server::TcpConnectInfo>()
-                .and_then(|i| i.remote_addr),
+            peer,
             write,
+            span,
         };
         Answering {
             inner: self.inner.call(request),
@@ -219,6 +250,47 @@ impl<B: Body> Body for Tracked<B> {
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// A server span for the call to `path`, child of the caller's `traceparent`,
+/// with the RPC attributes of the OpenTelemetry semantic conventions.
+fn start_span(
+    traces: &Traces,
+    path: &str,
+    headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> opentelemetry_sdk::trace::Span {
+    let name = path.strip_prefix('/').unwrap_or(path);
+    let (service, method) = name.split_once('/').unwrap_or((name, ""));
+    let mut attributes = Vec::with_capacity(5);
+    attributes.extend([
+        KeyValue::new("rpc.system", "grpc"),
+        KeyValue::new("rpc.service", service.to_owned()),
+        KeyValue::new("rpc.method", method.to_owned()),
+    ]);
+    if let Some(peer) = peer {
+        attributes.push(KeyValue::new("network.peer.address", peer.ip().to_string()));
+        attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
+    }
+    let tracer = traces.tracer();
+    tracer
+        .span_builder(name.to_owned())
+        .with_kind(SpanKind::Server)
+        .with_attributes(attributes)
+        .start_with_context(tracer, &traces.parent(headers))
+}
+
+/// Ends `span` with gRPC status `code`; the codes that mean the server failed
+/// (not the caller) mark it as an error, as the conventions say.
+fn end_span(mut span: opentelemetry_sdk::trace::Span, code: i32) {
+    span.set_attribute(KeyValue::new("rpc.grpc.status_code", i64::from(code)));
+    if matches!(
+        code,
+        UNKNOWN | DEADLINE_EXCEEDED | UNIMPLEMENTED | INTERNAL | UNAVAILABLE | DATA_LOSS
+    ) {
+        span.set_status(Status::error(crate::metrics::code_name(code)));
+    }
+    span.end();
 }
 
 /// A `grpc-message` as text: it is percent-encoded on the wire.

@@ -91,6 +91,30 @@ async fn a_scrape_shows_calls_by_method_and_code_and_the_index_and_process() {
         "{text}"
     );
     assert_eq!(
+        sample(&text, &format!("rbacd_grpc_streams_open{{{stream}}}")),
+        Some(1.0),
+        "the open CheckStream in the stream gauge: {text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "rbacd_grpc_streams_open{method=\"rbacd.v1.AuditService/Watch\"}"
+        ),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!(
+                "rbacd_build_info{{version=\"{}\"}}",
+                env!("CARGO_PKG_VERSION")
+            )
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
         sample(&text, "rbacd_checks_total{outcome=\"denied\"}"),
         Some(4.0),
         "{text}"

@@ -1,4 +1,4 @@
-//! The server as a platform team deploys it: limits, Unix sockets, TLS, logs and packaging.
+//! The server as a platform team deploys it: limits, Unix sockets, TLS, logs, metrics, traces and packaging.
 
 mod access_log;
 mod authzen;
@@ -10,3 +10,4 @@ mod packaging;
 mod replicas;
 mod sidecar;
 mod tls;
+mod tracing;
