@@ -6,8 +6,9 @@ use std::{future::Future, sync::atomic::Ordering::Relaxed};
 
 use tonic::Status;
 
-use super::explain::render;
+use super::explain::Explained;
 use super::query::{CheckQuery, take_check};
+use super::wire::WireAnswer;
 use crate::api::State;
 use crate::domain::{Caller, EnvironmentId, Error, Result, Timestamp, paging};
 use crate::engine::Decision;
@@ -48,7 +49,7 @@ impl Tally {
 
 /// An item of a batch or stream, as far as it can go without waiting.
 pub(super) enum Step {
-    Answered(pb::CheckResponse),
+    Answered(WireAnswer),
     /// The index has not applied the item's `min_revision` yet.
     Behind {
         correlation_id: String,
@@ -131,13 +132,13 @@ impl State {
         tally: &mut Tally,
     ) -> Step {
         if let Err(stale) = self.feed.ensure_fresh() {
-            return Step::Answered(item_error(req.correlation_id, stale));
+            return Step::Answered(item_error(req.correlation_id, stale).into());
         }
         let query = match take_check(&mut req) {
             Ok(q) => q,
             Err(e) => {
                 tally.malformed += 1;
-                return Step::Answered(item_error(req.correlation_id, e));
+                return Step::Answered(item_error(req.correlation_id, e).into());
             }
         };
         if !self.has_applied(query.min_revision) {
@@ -148,7 +149,11 @@ impl State {
         }
         let decision = self.decide(env, &query);
         tally.decided(decision.allowed);
-        Step::Answered(render(req.correlation_id, &query, decision))
+        Step::Answered(WireAnswer::Decided(Explained::new(
+            req.correlation_id,
+            query,
+            decision,
+        )))
     }
 
     /// The answer to an item that was [`Step::Behind`], after a bounded wait:
@@ -158,16 +163,16 @@ impl State {
         env: EnvironmentId,
         correlation_id: String,
         query: CheckQuery,
-    ) -> impl Future<Output = pb::CheckResponse> + Send + 'static {
+    ) -> impl Future<Output = WireAnswer> + Send + 'static {
         let state = self.clone();
         async move {
             match state.reach(query.min_revision).await {
                 Ok(()) => {
                     let decision = state.decide(env, &query);
                     state.metrics.checked(decision.allowed);
-                    render(correlation_id, &query, decision)
+                    WireAnswer::Decided(Explained::new(correlation_id, query, decision))
                 }
-                Err(e) => item_error(correlation_id, e),
+                Err(e) => item_error(correlation_id, e).into(),
             }
         }
     }
@@ -178,13 +183,13 @@ impl State {
         env: EnvironmentId,
         req: pb::CheckRequest,
         tally: &mut Tally,
-    ) -> pb::CheckResponse {
+    ) -> WireAnswer {
         match self.answer_now(env, req, tally) {
             Step::Answered(answer) => answer,
             Step::Behind {
                 correlation_id,
                 query,
-            } => item_error(correlation_id, self.not_reached(query.min_revision)),
+            } => item_error(correlation_id, self.not_reached(query.min_revision)).into(),
         }
     }
 }

@@ -1,21 +1,26 @@
 //! A decision on the wire: the reason text and the granting assignment.
 //!
-//! This runs once per check, so the text is written straight into one string
-//! of the right size, and each id is formatted once into a stack buffer that
-//! serves both the reason and the `Grant` — no `format!`, no `Display`.
+//! This runs once per check. An [`Explained`] keeps the decision, the query's
+//! texts and each id formatted once into a stack buffer; its reason and grant
+//! are lists of borrowed parts, written by [`super::wire`] straight into the
+//! response's buffer (no `String` per answer) or joined into a
+//! [`pb::CheckResponse`] where a message is needed — no `format!`, no `Display`.
 
 use uuid::Uuid;
 
 use crate::domain::{IdentityRef, NodeRef};
-use crate::engine::{Decision, GrantedBy, Reason};
+use crate::engine::{Decision, Reason};
 use crate::proto::v1 as pb;
 
 use super::query::CheckQuery;
 
 /// The hyphenated lowercase form of a UUID, on the stack.
-struct IdText([u8; uuid::fmt::Hyphenated::LENGTH]);
+#[derive(Clone, Copy)]
+pub(super) struct IdText([u8; uuid::fmt::Hyphenated::LENGTH]);
 
 impl IdText {
+    const EMPTY: Self = Self([b'0'; uuid::fmt::Hyphenated::LENGTH]);
+
     fn new(id: Uuid) -> Self {
         let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
         id.hyphenated().encode_lower(&mut buf);
@@ -28,131 +33,195 @@ impl IdText {
     }
 }
 
-/// Builds a string from parts, sized once.
-fn concat(parts: &[&str]) -> String {
-    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for part in parts {
-        out.push_str(part);
+/// Most parts a reason is made of.
+const MAX_PARTS: usize = 15;
+
+/// A reason as borrowed parts, in order; `len` of them are used.
+pub(super) struct Parts<'a> {
+    parts: [&'a str; MAX_PARTS],
+    len: usize,
+}
+
+impl<'a> Parts<'a> {
+    fn of<const N: usize>(given: [&'a str; N]) -> Self {
+        let mut parts = [""; MAX_PARTS];
+        parts[..N].copy_from_slice(&given);
+        Self { parts, len: N }
     }
-    out
-}
 
-/// The answer to a decided check.
-pub(super) fn render(
-    correlation_id: String,
-    query: &CheckQuery,
-    decision: Decision,
-) -> pb::CheckResponse {
-    let (reason, granted_by) = match decision.granted_by {
-        Some(g) => {
-            let (reason, grant) = granted(g, query);
-            (reason, Some(grant))
-        }
-        None => (denied(query, decision.reason), None),
-    };
-    pb::CheckResponse {
-        correlation_id,
-        allowed: decision.allowed,
-        revision: decision.revision,
-        reason,
-        error: None,
-        reason_code: pb::DecisionReason::from(decision.reason).into(),
-        granted_by,
+    pub(super) fn as_slice(&self) -> &[&'a str] {
+        &self.parts[..self.len]
     }
-}
 
-/// The reason and the `Grant` of an allowed check; the grant's names move into it.
-fn granted(g: GrantedBy, query: &CheckQuery) -> (String, pb::Grant) {
-    let (assignment_id, role_id, node_id) = (
-        IdText::new(g.assignment_id.0),
-        IdText::new(g.role_id.0),
-        IdText::new(g.node_id.0),
-    );
-    let (assignment_id, role_id, node_id) =
-        (assignment_id.as_str(), role_id.as_str(), node_id.as_str());
-    let reason = concat(&[
-        "GRANTED: assignment ",
-        assignment_id,
-        " gives role `",
-        &g.role_name,
-        "` (",
-        role_id,
-        ") at node `",
-        &g.node_key,
-        "` (",
-        node_id,
-        "), whose `",
-        &g.pattern,
-        "` matches `",
-        query.permission.as_str(),
-        "`",
-    ]);
-    let grant = pb::Grant {
-        assignment_id: assignment_id.to_owned(),
-        role_id: role_id.to_owned(),
-        // A heap-held CompactString hands its buffer over; an inline one is copied once.
-        role_name: g.role_name.into_string(),
-        node_id: node_id.to_owned(),
-        node_key: g.node_key.into_string(),
-        matched_permission: g.pattern.into_string(),
-    };
-    (reason, grant)
-}
+    /// Bytes of the joined text.
+    pub(super) fn text_len(&self) -> usize {
+        self.as_slice().iter().map(|p| p.len()).sum()
+    }
 
-/// Why a check was denied, naming what was asked.
-fn denied(query: &CheckQuery, reason: Reason) -> String {
-    let mut identity_id = None;
-    let [i0, i1, i2] = described_identity(&query.identity, &mut identity_id);
-    let mut node_id = None;
-    let [n0, n1, n2] = described_node(&query.node, &mut node_id);
-    match reason {
-        Reason::NoMatchingAssignment => concat(&[
-            "NO_MATCHING_ASSIGNMENT: no assignment of the ",
-            i0,
-            i1,
-            i2,
-            " on the ",
-            n0,
-            n1,
-            n2,
-            " or its ancestors grants `",
-            query.permission.as_str(),
-            "` at that time",
-        ]),
-        Reason::IdentityNotActive => concat(&[
-            "IDENTITY_NOT_ACTIVE: the ",
-            i0,
-            i1,
-            i2,
-            " is invited or disabled, and only ACTIVE identities are allowed anything",
-        ]),
-        Reason::UnknownIdentity => {
-            concat(&["UNKNOWN_IDENTITY: no ", i0, i1, i2, " in this environment"])
+    fn joined(&self) -> String {
+        let mut out = String::with_capacity(self.text_len());
+        for part in self.as_slice() {
+            out.push_str(part);
         }
-        // A grant without its assignment is not a decision the engine makes.
-        Reason::UnknownNode | Reason::Granted => {
-            concat(&["UNKNOWN_NODE: no ", n0, n1, n2, " in this environment"])
-        }
+        out
     }
 }
 
-/// What `IdentityRef`'s `Display` writes, as parts; `id` holds a formatted UUID.
-fn described_identity<'a>(r: &'a IdentityRef, id: &'a mut Option<IdText>) -> [&'a str; 3] {
+/// A decided check, with everything its answer names.
+pub(super) struct Explained {
+    pub(super) correlation_id: String,
+    pub(super) query: CheckQuery,
+    pub(super) decision: Decision,
+    /// Allowed: the assignment's, role's and node's ids. Denied: the asked
+    /// identity's and node's ids when they were named by id.
+    ids: [IdText; 3],
+}
+
+impl Explained {
+    pub(super) fn new(correlation_id: String, query: CheckQuery, decision: Decision) -> Self {
+        let mut ids = [IdText::EMPTY; 3];
+        match &decision.granted_by {
+            Some(g) => {
+                ids = [
+                    IdText::new(g.assignment_id.0),
+                    IdText::new(g.role_id.0),
+                    IdText::new(g.node_id.0),
+                ];
+            }
+            None => {
+                if let IdentityRef::Id(i) = &query.identity {
+                    ids[0] = IdText::new(i.0);
+                }
+                if let NodeRef::Id(n) = &query.node {
+                    ids[1] = IdText::new(n.0);
+                }
+            }
+        }
+        Self {
+            correlation_id,
+            query,
+            decision,
+            ids,
+        }
+    }
+
+    /// The reason text, as parts.
+    pub(super) fn reason(&self) -> Parts<'_> {
+        let query = &self.query;
+        let permission = query.permission.as_str();
+        if let Some(g) = &self.decision.granted_by {
+            return Parts::of([
+                "GRANTED: assignment ",
+                self.ids[0].as_str(),
+                " gives role `",
+                &g.role_name,
+                "` (",
+                self.ids[1].as_str(),
+                ") at node `",
+                &g.node_key,
+                "` (",
+                self.ids[2].as_str(),
+                "), whose `",
+                &g.pattern,
+                "` matches `",
+                permission,
+                "`",
+            ]);
+        }
+        let [i0, i1, i2] = described_identity(&query.identity, &self.ids[0]);
+        let [n0, n1, n2] = described_node(&query.node, &self.ids[1]);
+        match self.decision.reason {
+            Reason::NoMatchingAssignment => Parts::of([
+                "NO_MATCHING_ASSIGNMENT: no assignment of the ",
+                i0,
+                i1,
+                i2,
+                " on the ",
+                n0,
+                n1,
+                n2,
+                " or its ancestors grants `",
+                permission,
+                "` at that time",
+            ]),
+            Reason::IdentityNotActive => Parts::of([
+                "IDENTITY_NOT_ACTIVE: the ",
+                i0,
+                i1,
+                i2,
+                " is invited or disabled, and only ACTIVE identities are allowed anything",
+            ]),
+            Reason::UnknownIdentity => {
+                Parts::of(["UNKNOWN_IDENTITY: no ", i0, i1, i2, " in this environment"])
+            }
+            // A grant without its assignment is not a decision the engine makes.
+            Reason::UnknownNode | Reason::Granted => {
+                Parts::of(["UNKNOWN_NODE: no ", n0, n1, n2, " in this environment"])
+            }
+        }
+    }
+
+    /// The `Grant`'s six fields in tag order, when allowed.
+    pub(super) fn grant(&self) -> Option<[&str; 6]> {
+        let g = self.decision.granted_by.as_ref()?;
+        Some([
+            self.ids[0].as_str(),
+            self.ids[1].as_str(),
+            &g.role_name,
+            self.ids[2].as_str(),
+            &g.node_key,
+            &g.pattern,
+        ])
+    }
+
+    /// The decision code on the wire.
+    pub(super) fn reason_code(&self) -> i32 {
+        pb::DecisionReason::from(self.decision.reason).into()
+    }
+
+    /// The answer as a message.
+    pub(super) fn into_message(self) -> pb::CheckResponse {
+        let reason = self.reason().joined();
+        let granted_by = self.grant().map(|[a, r, rn, n, nk, p]| pb::Grant {
+            assignment_id: a.to_owned(),
+            role_id: r.to_owned(),
+            role_name: rn.to_owned(),
+            node_id: n.to_owned(),
+            node_key: nk.to_owned(),
+            matched_permission: p.to_owned(),
+        });
+        let reason_code = self.reason_code();
+        pb::CheckResponse {
+            correlation_id: self.correlation_id,
+            allowed: self.decision.allowed,
+            revision: self.decision.revision,
+            reason,
+            error: None,
+            reason_code,
+            granted_by,
+        }
+    }
+}
+
+/// The answer to a decided check, as a message.
+#[cfg(test)]
+fn render(correlation_id: String, query: CheckQuery, decision: Decision) -> pb::CheckResponse {
+    Explained::new(correlation_id, query, decision).into_message()
+}
+
+/// What `IdentityRef`'s `Display` writes, as parts; `id` is its formatted UUID.
+fn described_identity<'a>(r: &'a IdentityRef, id: &'a IdText) -> [&'a str; 3] {
     match r {
-        IdentityRef::Id(i) => [
-            "identity with id ",
-            id.insert(IdText::new(i.0)).as_str(),
-            "",
-        ],
+        IdentityRef::Id(_) => ["identity with id ", id.as_str(), ""],
         IdentityRef::ExternalId(e) => ["identity with external id `", e.as_str(), "`"],
         IdentityRef::Email(e) => ["identity with email `", e.as_str(), "`"],
     }
 }
 
-/// What `NodeRef`'s `Display` writes, as parts; `id` holds a formatted UUID.
-fn described_node<'a>(r: &'a NodeRef, id: &'a mut Option<IdText>) -> [&'a str; 3] {
+/// What `NodeRef`'s `Display` writes, as parts; `id` is its formatted UUID.
+fn described_node<'a>(r: &'a NodeRef, id: &'a IdText) -> [&'a str; 3] {
     match r {
-        NodeRef::Id(i) => ["node with id ", id.insert(IdText::new(i.0)).as_str(), ""],
+        NodeRef::Id(_) => ["node with id ", id.as_str(), ""],
         NodeRef::Key(k) => ["node with key `", k.as_str(), "`"],
     }
 }
@@ -242,7 +311,7 @@ mod tests {
                     granted_by: None,
                 };
                 let want = reference(&q, &decision);
-                let got = render("c".into(), &q, decision);
+                let got = render("c".into(), q.clone(), decision);
                 assert_eq!(got.reason, want);
                 assert_eq!(got.reason.capacity(), got.reason.len());
                 assert_eq!(got.reason_code(), pb::DecisionReason::from(reason));
@@ -279,7 +348,7 @@ mod tests {
             };
             let q = &queries()[0];
             let want = reference(q, &decision);
-            let got = render("c".into(), q, decision);
+            let got = render("c".into(), q.clone(), decision);
             assert_eq!(got.reason, want);
             assert!(got.allowed && got.revision == 9);
             assert_eq!(got.reason_code(), pb::DecisionReason::Granted);

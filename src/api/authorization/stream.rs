@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tonic::{Code, Status, Streaming};
 
 use super::answer::{Step, Tally};
+use super::wire::WireAnswer;
 use crate::api::{State, revocation::Grant};
 use crate::domain::EnvironmentId;
 use crate::proto::v1 as pb;
@@ -35,7 +36,7 @@ pub(super) struct Answers {
     drained: Pending<()>,
     draining: watch::Receiver<bool>,
     /// An item waiting for its `min_revision`; nothing is read meanwhile.
-    behind: Option<Pending<pb::CheckResponse>>,
+    behind: Option<Pending<WireAnswer>>,
     tally: Tally,
     ended: bool,
 }
@@ -69,8 +70,8 @@ impl Answers {
 
     fn end(
         &mut self,
-        last: Option<Result<pb::CheckResponse, Status>>,
-    ) -> Poll<Option<Result<pb::CheckResponse, Status>>> {
+        last: Option<Result<WireAnswer, Status>>,
+    ) -> Poll<Option<Result<WireAnswer, Status>>> {
         self.ended = true;
         self.tally.flush(&self.state.metrics);
         Poll::Ready(last)
@@ -78,7 +79,7 @@ impl Answers {
 }
 
 impl Stream for Answers {
-    type Item = Result<pb::CheckResponse, Status>;
+    type Item = Result<WireAnswer, Status>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
