@@ -11,7 +11,7 @@ use super::query::{CheckQuery, take_check};
 use super::wire::WireAnswer;
 use crate::api::State;
 use crate::domain::{Caller, EnvironmentId, Error, Result, Timestamp, paging};
-use crate::engine::Decision;
+use crate::engine::{Checker, Decision};
 use crate::metrics::Metrics;
 use crate::proto::v1 as pb;
 
@@ -123,11 +123,11 @@ impl State {
             .authorize_at_root(caller, &crate::domain::builtin::check())
     }
 
-    /// Answers an item of a batch or stream unless it must wait for its
-    /// `min_revision`; a malformed item gets its own error.
+    /// Answers an item of a batch or stream, through `checker`, unless it must
+    /// wait for its `min_revision`; a malformed item gets its own error.
     pub(super) fn answer_now(
         &self,
-        env: EnvironmentId,
+        checker: &Checker<'_>,
         mut req: pb::CheckRequest,
         tally: &mut Tally,
     ) -> Step {
@@ -141,13 +141,14 @@ impl State {
                 return Step::Answered(item_error(req.correlation_id, e).into());
             }
         };
-        if !self.has_applied(query.min_revision) {
+        if query.min_revision > checker.revision() {
             return Step::Behind {
                 correlation_id: req.correlation_id,
                 query,
             };
         }
-        let decision = self.decide(env, &query);
+        let at = query.at.unwrap_or_else(Timestamp::now);
+        let decision = checker.check(&query.identity, &query.permission, &query.node, at);
         tally.decided(decision.allowed);
         Step::Answered(WireAnswer::Decided(Explained::new(
             req.correlation_id,
@@ -180,11 +181,11 @@ impl State {
     /// An item of a batch, after the batch's one bounded wait: not waiting again.
     pub(super) fn answer_in_batch(
         &self,
-        env: EnvironmentId,
+        checker: &Checker<'_>,
         req: pb::CheckRequest,
         tally: &mut Tally,
     ) -> WireAnswer {
-        match self.answer_now(env, req, tally) {
+        match self.answer_now(checker, req, tally) {
             Step::Answered(answer) => answer,
             Step::Behind {
                 correlation_id,

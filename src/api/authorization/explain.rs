@@ -27,29 +27,31 @@ impl IdText {
         Self(buf)
     }
 
-    fn as_str(&self) -> &str {
-        // `encode_lower` writes ASCII hex digits and hyphens only.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+    fn bytes(&self) -> &[u8] {
+        &self.0
     }
 }
 
 /// Most parts a reason is made of.
 const MAX_PARTS: usize = 15;
 
-/// A reason as borrowed parts, in order; `len` of them are used.
+/// A reason as borrowed parts of UTF-8 text, in order; `len` of them are used.
+/// Bytes rather than `str`, so that ids formatted on the stack are used as they
+/// are, without checking them again as UTF-8 on every use.
 pub(super) struct Parts<'a> {
-    parts: [&'a str; MAX_PARTS],
+    parts: [&'a [u8]; MAX_PARTS],
     len: usize,
 }
 
 impl<'a> Parts<'a> {
-    fn of<const N: usize>(given: [&'a str; N]) -> Self {
-        let mut parts = [""; MAX_PARTS];
+    fn of<const N: usize>(given: [&'a [u8]; N]) -> Self {
+        let empty: &[u8] = b"";
+        let mut parts = [empty; MAX_PARTS];
         parts[..N].copy_from_slice(&given);
         Self { parts, len: N }
     }
 
-    pub(super) fn as_slice(&self) -> &[&'a str] {
+    pub(super) fn as_slice(&self) -> &[&'a [u8]] {
         &self.parts[..self.len]
     }
 
@@ -59,12 +61,17 @@ impl<'a> Parts<'a> {
     }
 
     fn joined(&self) -> String {
-        let mut out = String::with_capacity(self.text_len());
+        let mut out = Vec::with_capacity(self.text_len());
         for part in self.as_slice() {
-            out.push_str(part);
+            out.extend_from_slice(part);
         }
-        out
+        text(out)
     }
+}
+
+/// Parts are `str`s and ASCII ids, so their concatenation is UTF-8.
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// A decided check, with everything its answer names.
@@ -75,6 +82,9 @@ pub(super) struct Explained {
     /// Allowed: the assignment's, role's and node's ids. Denied: the asked
     /// identity's and node's ids when they were named by id.
     ids: [IdText; 3],
+    /// Bytes of the reason text and of the `Grant`'s encoding, counted once.
+    pub(super) reason_len: usize,
+    pub(super) grant_len: usize,
 }
 
 impl Explained {
@@ -97,80 +107,91 @@ impl Explained {
                 }
             }
         }
-        Self {
+        let mut explained = Self {
             correlation_id,
             query,
             decision,
             ids,
-        }
+            reason_len: 0,
+            grant_len: 0,
+        };
+        explained.reason_len = explained.reason().text_len();
+        explained.grant_len = explained
+            .grant()
+            .map_or(0, |g| super::wire::grant_body_len(&g));
+        explained
     }
 
     /// The reason text, as parts.
     pub(super) fn reason(&self) -> Parts<'_> {
         let query = &self.query;
-        let permission = query.permission.as_str();
+        let permission = query.permission.as_str().as_bytes();
         if let Some(g) = &self.decision.granted_by {
             return Parts::of([
-                "GRANTED: assignment ",
-                self.ids[0].as_str(),
-                " gives role `",
-                &g.role_name,
-                "` (",
-                self.ids[1].as_str(),
-                ") at node `",
-                &g.node_key,
-                "` (",
-                self.ids[2].as_str(),
-                "), whose `",
-                &g.pattern,
-                "` matches `",
+                b"GRANTED: assignment ",
+                self.ids[0].bytes(),
+                b" gives role `",
+                g.role_name.as_bytes(),
+                b"` (",
+                self.ids[1].bytes(),
+                b") at node `",
+                g.node_key.as_bytes(),
+                b"` (",
+                self.ids[2].bytes(),
+                b"), whose `",
+                g.pattern.as_bytes(),
+                b"` matches `",
                 permission,
-                "`",
+                b"`",
             ]);
         }
         let [i0, i1, i2] = described_identity(&query.identity, &self.ids[0]);
         let [n0, n1, n2] = described_node(&query.node, &self.ids[1]);
         match self.decision.reason {
             Reason::NoMatchingAssignment => Parts::of([
-                "NO_MATCHING_ASSIGNMENT: no assignment of the ",
+                b"NO_MATCHING_ASSIGNMENT: no assignment of the ",
                 i0,
                 i1,
                 i2,
-                " on the ",
+                b" on the ",
                 n0,
                 n1,
                 n2,
-                " or its ancestors grants `",
+                b" or its ancestors grants `",
                 permission,
-                "` at that time",
+                b"` at that time",
             ]),
             Reason::IdentityNotActive => Parts::of([
-                "IDENTITY_NOT_ACTIVE: the ",
+                b"IDENTITY_NOT_ACTIVE: the ",
                 i0,
                 i1,
                 i2,
-                " is invited or disabled, and only ACTIVE identities are allowed anything",
+                b" is invited or disabled, and only ACTIVE identities are allowed anything",
             ]),
-            Reason::UnknownIdentity => {
-                Parts::of(["UNKNOWN_IDENTITY: no ", i0, i1, i2, " in this environment"])
-            }
+            Reason::UnknownIdentity => Parts::of([
+                b"UNKNOWN_IDENTITY: no ",
+                i0,
+                i1,
+                i2,
+                b" in this environment",
+            ]),
             // A grant without its assignment is not a decision the engine makes.
             Reason::UnknownNode | Reason::Granted => {
-                Parts::of(["UNKNOWN_NODE: no ", n0, n1, n2, " in this environment"])
+                Parts::of([b"UNKNOWN_NODE: no ", n0, n1, n2, b" in this environment"])
             }
         }
     }
 
     /// The `Grant`'s six fields in tag order, when allowed.
-    pub(super) fn grant(&self) -> Option<[&str; 6]> {
+    pub(super) fn grant(&self) -> Option<[&[u8]; 6]> {
         let g = self.decision.granted_by.as_ref()?;
         Some([
-            self.ids[0].as_str(),
-            self.ids[1].as_str(),
-            &g.role_name,
-            self.ids[2].as_str(),
-            &g.node_key,
-            &g.pattern,
+            self.ids[0].bytes(),
+            self.ids[1].bytes(),
+            g.role_name.as_bytes(),
+            self.ids[2].bytes(),
+            g.node_key.as_bytes(),
+            g.pattern.as_bytes(),
         ])
     }
 
@@ -183,12 +204,12 @@ impl Explained {
     pub(super) fn into_message(self) -> pb::CheckResponse {
         let reason = self.reason().joined();
         let granted_by = self.grant().map(|[a, r, rn, n, nk, p]| pb::Grant {
-            assignment_id: a.to_owned(),
-            role_id: r.to_owned(),
-            role_name: rn.to_owned(),
-            node_id: n.to_owned(),
-            node_key: nk.to_owned(),
-            matched_permission: p.to_owned(),
+            assignment_id: text(a.to_vec()),
+            role_id: text(r.to_vec()),
+            role_name: text(rn.to_vec()),
+            node_id: text(n.to_vec()),
+            node_key: text(nk.to_vec()),
+            matched_permission: text(p.to_vec()),
         });
         let reason_code = self.reason_code();
         pb::CheckResponse {
@@ -210,19 +231,19 @@ fn render(correlation_id: String, query: CheckQuery, decision: Decision) -> pb::
 }
 
 /// What `IdentityRef`'s `Display` writes, as parts; `id` is its formatted UUID.
-fn described_identity<'a>(r: &'a IdentityRef, id: &'a IdText) -> [&'a str; 3] {
+fn described_identity<'a>(r: &'a IdentityRef, id: &'a IdText) -> [&'a [u8]; 3] {
     match r {
-        IdentityRef::Id(_) => ["identity with id ", id.as_str(), ""],
-        IdentityRef::ExternalId(e) => ["identity with external id `", e.as_str(), "`"],
-        IdentityRef::Email(e) => ["identity with email `", e.as_str(), "`"],
+        IdentityRef::Id(_) => [b"identity with id ", id.bytes(), b""],
+        IdentityRef::ExternalId(e) => [b"identity with external id `", e.as_str().as_bytes(), b"`"],
+        IdentityRef::Email(e) => [b"identity with email `", e.as_str().as_bytes(), b"`"],
     }
 }
 
 /// What `NodeRef`'s `Display` writes, as parts; `id` is its formatted UUID.
-fn described_node<'a>(r: &'a NodeRef, id: &'a IdText) -> [&'a str; 3] {
+fn described_node<'a>(r: &'a NodeRef, id: &'a IdText) -> [&'a [u8]; 3] {
     match r {
-        NodeRef::Id(_) => ["node with id ", id.as_str(), ""],
-        NodeRef::Key(k) => ["node with key `", k.as_str(), "`"],
+        NodeRef::Id(_) => [b"node with id ", id.bytes(), b""],
+        NodeRef::Key(k) => [b"node with key `", k.as_str().as_bytes(), b"`"],
     }
 }
 
@@ -232,6 +253,7 @@ mod tests {
     use crate::domain::{
         AssignmentId, Email, ExternalId, IdentityId, NodeId, NodeKey, Permission, RoleId,
     };
+    use crate::engine::GrantedBy;
 
     fn query(identity: IdentityRef, node: NodeRef) -> CheckQuery {
         CheckQuery {

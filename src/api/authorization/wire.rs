@@ -46,7 +46,7 @@ fn delimited_len(tag: u32, len: usize) -> usize {
 }
 
 /// A string field, left out when empty as proto3 does.
-fn string_len(tag: u32, text: &str) -> usize {
+fn string_len(tag: u32, text: &[u8]) -> usize {
     if text.is_empty() {
         0
     } else {
@@ -54,11 +54,11 @@ fn string_len(tag: u32, text: &str) -> usize {
     }
 }
 
-fn put_string(tag: u32, text: &str, buf: &mut impl BufMut) {
+fn put_string(tag: u32, text: &[u8], buf: &mut impl BufMut) {
     if !text.is_empty() {
         encode_key(tag, WireType::LengthDelimited, buf);
         encode_varint(text.len() as u64, buf);
-        buf.put_slice(text.as_bytes());
+        buf.put_slice(text);
     }
 }
 
@@ -68,13 +68,13 @@ fn put_parts(tag: u32, parts: &Parts<'_>, len: usize, buf: &mut impl BufMut) {
         encode_key(tag, WireType::LengthDelimited, buf);
         encode_varint(len as u64, buf);
         for part in parts.as_slice() {
-            buf.put_slice(part.as_bytes());
+            buf.put_slice(part);
         }
     }
 }
 
 /// Bytes of a `Grant`'s body.
-fn grant_body_len(fields: &[&str; 6]) -> usize {
+pub(super) fn grant_body_len(fields: &[&[u8]; 6]) -> usize {
     (1..=6).zip(fields).map(|(tag, f)| string_len(tag, f)).sum()
 }
 
@@ -96,32 +96,34 @@ fn put_varint(tag: u32, value: u64, buf: &mut impl BufMut) {
 
 impl Explained {
     fn wire_len(&self) -> usize {
-        let reason = self.reason().text_len();
-        string_len(1, &self.correlation_id)
+        let reason = if self.reason_len == 0 {
+            0
+        } else {
+            delimited_len(4, self.reason_len)
+        };
+        let grant = if self.decision.granted_by.is_some() {
+            delimited_len(7, self.grant_len)
+        } else {
+            0
+        };
+        string_len(1, self.correlation_id.as_bytes())
             + varint_len(2, u64::from(self.decision.allowed))
             + varint_len(3, self.decision.revision)
-            + if reason == 0 {
-                0
-            } else {
-                delimited_len(4, reason)
-            }
+            + reason
             + varint_len(6, self.reason_code() as u64)
-            + self
-                .grant()
-                .map_or(0, |g| delimited_len(7, grant_body_len(&g)))
+            + grant
     }
 
     fn put(&self, buf: &mut impl BufMut) {
-        put_string(1, &self.correlation_id, buf);
+        put_string(1, self.correlation_id.as_bytes(), buf);
         put_varint(2, u64::from(self.decision.allowed), buf);
         put_varint(3, self.decision.revision, buf);
-        let reason = self.reason();
-        put_parts(4, &reason, reason.text_len(), buf);
+        put_parts(4, &self.reason(), self.reason_len, buf);
         // Field 5 (`error`) is never set on a decided answer.
         put_varint(6, self.reason_code() as u64, buf);
         if let Some(grant) = self.grant() {
             encode_key(7, WireType::LengthDelimited, buf);
-            encode_varint(grant_body_len(&grant) as u64, buf);
+            encode_varint(self.grant_len as u64, buf);
             for (tag, field) in (1..=6).zip(grant) {
                 put_string(tag, field, buf);
             }
