@@ -29,8 +29,8 @@ pub use self::{
 use crate::{
     access::{Authenticator, KeyRing, Policy},
     api::{
-        ActionSigningApi, AssignmentApi, AuditApi, AuthorizationApi, BulkApi, IdentityApi, NodeApi,
-        RoleApi, State,
+        ActionSigningApi, AssignmentApi, AuditApi, AuthorizationApi, AuthorizationRoutes, BulkApi,
+        IdentityApi, NodeApi, RoleApi, State,
     },
     config::HostPort,
     domain::{Error, Result, secret::MIN_SECRET_LEN},
@@ -42,10 +42,9 @@ use crate::{
         v1::{
             action_signing_service_server::ActionSigningServiceServer,
             assignment_service_server::AssignmentServiceServer,
-            audit_service_server::AuditServiceServer,
-            authorization_service_server::AuthorizationServiceServer,
-            bulk_service_server::BulkServiceServer, identity_service_server::IdentityServiceServer,
-            node_service_server::NodeServiceServer, role_service_server::RoleServiceServer,
+            audit_service_server::AuditServiceServer, bulk_service_server::BulkServiceServer,
+            identity_service_server::IdentityServiceServer, node_service_server::NodeServiceServer,
+            role_service_server::RoleServiceServer,
         },
     },
     store::{Provisioned, Store},
@@ -319,8 +318,8 @@ impl App {
                 BulkApi::new(state.clone()),
                 scoped.clone(),
             )))
-            .add_service(AuthorizationServiceServer::with_interceptor(
-                AuthorizationApi::new(state),
+            .add_service(tonic::service::interceptor::InterceptedService::new(
+                AuthorizationRoutes::new(AuthorizationApi::new(state)),
                 scoped.clone(),
             ));
         (router, drain)

@@ -39,7 +39,7 @@ use crate::{
 
 pub use assignments::AssignmentApi;
 pub use audit::AuditApi;
-pub use authorization::AuthorizationApi;
+pub use authorization::{AuthorizationApi, AuthorizationRoutes};
 pub use bulk::BulkApi;
 pub use identities::IdentityApi;
 pub use nodes::NodeApi;

@@ -113,6 +113,20 @@ impl<C: IndexCell> Engine<C> {
         })
     }
 
+    /// Runs `f` with a [`Checker`] of `env`: the checks it makes share one read
+    /// of the indexes (one lock, one environment lookup) and one applied revision.
+    /// For a batch of checks asked together; `f` should not take long, as a
+    /// writer waits for it.
+    pub fn checking<R>(&self, env: EnvironmentId, f: impl FnOnce(&Checker<'_>) -> R) -> R {
+        let revision = self.applied_revision();
+        self.indexes.read(|indexes| {
+            f(&Checker {
+                index: indexes.get(env),
+                revision,
+            })
+        })
+    }
+
     /// The patterns `identity` holds at `node` at `at`, sorted and deduplicated;
     /// empty unless the identity is ACTIVE.
     pub fn list_permissions(
@@ -186,6 +200,33 @@ impl<C: IndexCell> Engine<C> {
     /// An estimate of the heap bytes of every index (of one copy, for double buffering).
     pub fn heap_bytes(&self) -> usize {
         self.indexes.read(Indexes::heap_bytes)
+    }
+}
+
+/// Checks of one environment under one read of the indexes ([`Engine::checking`]).
+pub struct Checker<'a> {
+    index: Option<&'a EnvIndex>,
+    revision: u64,
+}
+
+impl Checker<'_> {
+    /// The revision every check of this read is answered at.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// As [`Engine::check`].
+    pub fn check(
+        &self,
+        identity: &IdentityRef,
+        permission: &Permission,
+        node: &NodeRef,
+        at: Timestamp,
+    ) -> Decision {
+        match self.index {
+            Some(index) => index.check(identity, permission, node, at, self.revision),
+            None => Decision::denied(self.revision, Reason::UnknownIdentity),
+        }
     }
 }
 

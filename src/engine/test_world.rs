@@ -124,6 +124,16 @@ impl World {
         );
         assert_eq!(decision.allowed, decision.reason == Reason::Granted);
         assert_eq!(decision.revision, self.revision);
+        // A batch's checker decides the same.
+        let batched = self.engine.checking(self.env, |checker| {
+            checker.check(
+                &IdentityRef::Id(who.id),
+                &perm(permission),
+                &NodeRef::Id(at.id),
+                Timestamp(time),
+            )
+        });
+        assert_eq!(batched, decision);
         decision
     }
 }

@@ -399,3 +399,21 @@ fn roles_answer_by_their_patterns_whatever_the_permission_ids() {
         }
     }
 }
+
+#[test]
+fn a_checker_of_an_unknown_environment_denies_as_check_does() {
+    let (world, [root, ..], _, alice, _) = small_world();
+    let other = EnvironmentId::generate();
+    let asked = (
+        IdentityRef::Id(alice.id),
+        Permission::parse("Wallets:Read").unwrap(),
+        NodeRef::Id(root.id),
+    );
+    let alone = (world.engine).check(other, &asked.0, &asked.1, &asked.2, Timestamp(1_000));
+    let batched = world.engine.checking(other, |checker| {
+        assert_eq!(checker.revision(), world.engine.applied_revision());
+        checker.check(&asked.0, &asked.1, &asked.2, Timestamp(1_000))
+    });
+    assert_eq!(batched, alone);
+    assert_eq!(batched.reason, Reason::UnknownIdentity);
+}

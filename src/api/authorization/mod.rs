@@ -4,7 +4,9 @@ mod answer;
 mod explain;
 mod lookups;
 mod query;
+mod routes;
 mod stream;
+mod wire;
 
 use std::pin::Pin;
 
@@ -19,7 +21,10 @@ use crate::engine::Denial;
 use crate::proto::v1::{self as pb, authorization_service_server::AuthorizationService};
 
 use answer::Tally;
+use explain::Explained;
 use query::{parse_check, take_check};
+pub use routes::AuthorizationRoutes;
+use wire::{WireAnswer, WireBatch};
 
 /// What a check request must pass before it is answered.
 pub(super) fn validate_check(req: &pb::CheckRequest) -> crate::domain::Result<()> {
@@ -49,12 +54,13 @@ fn not_found(denial: Denial, identity: Option<&IdentityRef>, node: &NodeRef) -> 
 type CheckStream =
     Pin<Box<dyn Stream<Item = std::result::Result<pb::CheckResponse, Status>> + Send>>;
 
-#[tonic::async_trait]
-impl AuthorizationService for AuthorizationApi {
-    async fn check(
+/// Check, BatchCheck and CheckStream as served ([`AuthorizationRoutes`]): the
+/// answers are written from the decisions ([`WireAnswer`]).
+impl AuthorizationApi {
+    async fn check_wire(
         &self,
         request: Request<pb::CheckRequest>,
-    ) -> std::result::Result<Response<pb::CheckResponse>, Status> {
+    ) -> std::result::Result<Response<WireAnswer>, Status> {
         let caller = caller(&request)?;
         self.state.may_check(&caller)?;
         let mut req = request.into_inner();
@@ -62,17 +68,17 @@ impl AuthorizationService for AuthorizationApi {
         self.state.reach(query.min_revision).await?;
         let decision = self.state.decide(caller.environment, &query);
         self.state.metrics.checked(decision.allowed);
-        Ok(Response::new(explain::render(
+        Ok(Response::new(WireAnswer::Decided(Explained::new(
             req.correlation_id,
-            &query,
+            query,
             decision,
-        )))
+        ))))
     }
 
-    async fn batch_check(
+    async fn batch_check_wire(
         &self,
         request: Request<pb::BatchCheckRequest>,
-    ) -> std::result::Result<Response<pb::BatchCheckResponse>, Status> {
+    ) -> std::result::Result<Response<WireBatch>, Status> {
         let caller = caller(&request)?;
         self.state.may_check(&caller)?;
         let mut grant = Grant::of(&self.state, &request, caller, builtin::check())?;
@@ -93,15 +99,51 @@ impl AuthorizationService for AuthorizationApi {
             lost = grant.lost() => return Err(lost),
         }
         let mut tally = Tally::default();
-        let results = checks
-            .into_iter()
-            .map(|check| {
-                self.state
-                    .answer_in_batch(caller.environment, check, &mut tally)
-            })
-            .collect();
+        // One read of the index for the whole batch.
+        let results = self.state.engine.checking(caller.environment, |checker| {
+            checks
+                .into_iter()
+                .map(|check| self.state.answer_in_batch(checker, check, &mut tally))
+                .collect()
+        });
         tally.flush(&self.state.metrics);
-        Ok(Response::new(pb::BatchCheckResponse { results }))
+        Ok(Response::new(WireBatch { results }))
+    }
+
+    fn check_stream_wire(
+        &self,
+        request: Request<Streaming<pb::CheckRequest>>,
+    ) -> std::result::Result<Response<stream::Answers>, Status> {
+        let caller = caller(&request)?;
+        self.state.may_check(&caller)?;
+        let grant = Grant::of(&self.state, &request, caller, builtin::check())?;
+        Ok(Response::new(stream::Answers::new(
+            request.into_inner(),
+            self.state.clone(),
+            caller.environment,
+            grant,
+        )))
+    }
+}
+
+/// The generated service's view: the same answers as messages. The server
+/// routes Check, BatchCheck and CheckStream to [`AuthorizationRoutes`] instead.
+#[tonic::async_trait]
+impl AuthorizationService for AuthorizationApi {
+    async fn check(
+        &self,
+        request: Request<pb::CheckRequest>,
+    ) -> std::result::Result<Response<pb::CheckResponse>, Status> {
+        let answer = self.check_wire(request).await?;
+        Ok(answer.map(WireAnswer::into_message))
+    }
+
+    async fn batch_check(
+        &self,
+        request: Request<pb::BatchCheckRequest>,
+    ) -> std::result::Result<Response<pb::BatchCheckResponse>, Status> {
+        let answer = self.batch_check_wire(request).await?;
+        Ok(answer.map(WireBatch::into_message))
     }
 
     type CheckStreamStream = CheckStream;
@@ -110,16 +152,11 @@ impl AuthorizationService for AuthorizationApi {
         &self,
         request: Request<Streaming<pb::CheckRequest>>,
     ) -> std::result::Result<Response<Self::CheckStreamStream>, Status> {
-        let caller = caller(&request)?;
-        self.state.may_check(&caller)?;
-        let grant = Grant::of(&self.state, &request, caller, builtin::check())?;
-        let answers = stream::Answers::new(
-            request.into_inner(),
-            self.state.clone(),
-            caller.environment,
-            grant,
-        );
-        Ok(Response::new(Box::pin(answers)))
+        use futures::StreamExt;
+        let answers = self.check_stream_wire(request)?;
+        Ok(answers.map(|answers| -> CheckStream {
+            Box::pin(answers.map(|a| a.map(WireAnswer::into_message)))
+        }))
     }
 
     async fn list_permissions(

@@ -11,6 +11,7 @@ use crate::domain::{
 use crate::proto::v1 as pb;
 
 /// A parsed check.
+#[derive(Clone, Debug)]
 pub(super) struct CheckQuery {
     pub identity: IdentityRef,
     pub permission: Permission,
