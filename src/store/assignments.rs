@@ -3,13 +3,12 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::{
     Caller, Store, Written, convert,
-    entity::{assignment, node, role},
+    entity::{assignment, identity, node, role},
     error, guard, resolve,
     write::WriteTx,
 };
@@ -82,6 +81,15 @@ pub enum AssignmentSelector {
     },
 }
 
+/// Rows one write has resolved already, so that a batch naming the same role,
+/// node or identity many times reads each once. Valid for that write only.
+#[derive(Default)]
+pub(super) struct Resolved {
+    identities: HashMap<IdentityRef, identity::Model>,
+    roles: HashMap<RoleRef, role::Model>,
+    nodes: HashMap<NodeRef, node::Model>,
+}
+
 /// Creates one assignment inside `tx`; `item` prefixes messages in batches.
 pub(super) async fn insert(
     tx: &mut WriteTx<'_>,
@@ -89,20 +97,54 @@ pub(super) async fn insert(
     action: &str,
     item: &str,
 ) -> Result<AssignmentView> {
+    insert_resolving(tx, new, action, item, &mut Resolved::default()).await
+}
+
+/// [`insert`], reading only the rows `resolved` does not hold yet.
+pub(super) async fn insert_resolving(
+    tx: &mut WriteTx<'_>,
+    new: &NewAssignment,
+    action: &str,
+    item: &str,
+    resolved: &mut Resolved,
+) -> Result<AssignmentView> {
     let env = tx.caller.environment;
     let in_item = |e: Error| match e {
         Error::NotFound(m) if !item.is_empty() => Error::NotFound(format!("{item}: {m}")),
         other => other,
     };
-    let who = resolve::identity_row(&tx.txn, env, &new.identity)
-        .await
-        .map_err(in_item)?;
-    let role = resolve::role_row(&tx.txn, env, &new.role)
-        .await
-        .map_err(in_item)?;
-    let at = resolve::node_row(&tx.txn, env, &new.node)
-        .await
-        .map_err(in_item)?;
+    let who = match resolved.identities.get(&new.identity) {
+        Some(row) => row.clone(),
+        None => {
+            let row = resolve::identity_row(&tx.txn, env, &new.identity)
+                .await
+                .map_err(in_item)?;
+            resolved
+                .identities
+                .insert(new.identity.clone(), row.clone());
+            row
+        }
+    };
+    let role = match resolved.roles.get(&new.role) {
+        Some(row) => row.clone(),
+        None => {
+            let row = resolve::role_row(&tx.txn, env, &new.role)
+                .await
+                .map_err(in_item)?;
+            resolved.roles.insert(new.role.clone(), row.clone());
+            row
+        }
+    };
+    let at = match resolved.nodes.get(&new.node) {
+        Some(row) => row.clone(),
+        None => {
+            let row = resolve::node_row(&tx.txn, env, &new.node)
+                .await
+                .map_err(in_item)?;
+            resolved.nodes.insert(new.node.clone(), row.clone());
+            row
+        }
+    };
     let created = Assignment {
         id: AssignmentId::generate(),
         environment_id: env,
@@ -124,7 +166,8 @@ pub(super) async fn insert(
             new.identity, role.name, at.key
         )
     };
-    assignment::ActiveModel {
+    // Without RETURNING: every value is known here, nothing to read back.
+    assignment::Entity::insert(assignment::ActiveModel {
         id: Set(created.id.0),
         environment_id: Set(env.0),
         identity_id: Set(created.identity_id.0),
@@ -133,8 +176,8 @@ pub(super) async fn insert(
         effective_from: Set(created.effective_from.map(Timestamp::micros)),
         effective_to: Set(created.effective_to.map(Timestamp::micros)),
         created_at: Set(created.created_at.micros()),
-    }
-    .insert(&tx.txn)
+    })
+    .exec_without_returning(&tx.txn)
     .await
     .map_err(error::on_write("create the assignment", duplicate))?;
     tx.record(
@@ -246,9 +289,13 @@ impl Store {
     ) -> Result<Written<Vec<AssignmentView>>> {
         let mut tx = self.begin_write(caller).await?;
         let mut created = Vec::with_capacity(batch.len());
+        let mut resolved = Resolved::default();
         for (i, new) in batch.iter().enumerate() {
             let item = format!("assignments[{i}]");
-            created.push(insert(&mut tx, new, "BatchCreateAssignments", &item).await?);
+            created.push(
+                insert_resolving(&mut tx, new, "BatchCreateAssignments", &item, &mut resolved)
+                    .await?,
+            );
         }
         tx.commit(created).await
     }

@@ -59,14 +59,11 @@ impl Store {
             .await
             .map_err(error::on_query("find the environment"))?
             .ok_or_else(|| Error::NotFound(format!("environment {env} does not exist")))?;
-        let tx = self.begin_write(Caller::system(env)).await?;
+        let tx = self.begin_exclusive(Caller::system(env)).await?;
         let revision = insert_state(&tx, state, BULK_LOAD_ACTION, false)
             .await?
             .revision;
-        tx.txn
-            .commit()
-            .await
-            .map_err(error::on_query("commit the transaction"))?;
+        tx.commit_exclusive().await?;
         let revision = match revision {
             Some(revision) => revision,
             None => self.latest_revision().await?,

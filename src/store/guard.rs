@@ -86,7 +86,8 @@ pub(super) async fn keep_an_administrator(
 
 /// Refuses revoking `key` when it is the last live key of an identity that
 /// keeps the environment administrable. Runs inside the revoking transaction,
-/// whose write lock orders concurrent revokes, so two cannot both pass.
+/// whose environment's write lock (its lane, and on PostgreSQL its advisory
+/// lock) orders concurrent revokes, so two cannot both pass.
 pub(super) async fn keep_an_admin_key(tx: &WriteTx<'_>, key: &api_key::Model) -> Result<()> {
     let admins: Vec<uuid::Uuid> = administrators(tx)
         .await?

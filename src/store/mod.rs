@@ -1,6 +1,7 @@
 //! Storage through SeaORM (SQLite or PostgreSQL), in domain terms: callers
 //! never see SeaORM types. Every mutation runs in one transaction that also
-//! writes its change-log rows.
+//! writes its change-log rows: its environment's lane's batch (see `lanes`),
+//! inside a savepoint of its own.
 
 mod api_keys;
 mod assignments;
@@ -14,6 +15,7 @@ mod environments;
 mod error;
 mod guard;
 mod identities;
+mod lanes;
 mod nodes;
 mod notify;
 mod recover;
@@ -26,11 +28,9 @@ mod write;
 
 use std::time::Duration;
 
+use crate::domain::{Caller, Change, Result};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
-use tokio::sync::Mutex;
-
-use crate::domain::{Caller, Change, Result};
 
 pub use assignments::{
     AssignmentFilter, AssignmentSelector, AssignmentView, InitialAssignment, NewAssignment,
@@ -60,8 +60,8 @@ pub struct Written<T> {
 /// The database behind rbacd.
 pub struct Store {
     db: DatabaseConnection,
-    /// Serializes this instance's writes, so revisions commit in order.
-    write_lock: Mutex<()>,
+    /// Where writes queue and are committed together (see [`lanes`]).
+    lanes: lanes::Lanes,
 }
 
 impl Store {
@@ -103,10 +103,8 @@ impl Store {
                 .await
                 .map_err(|e| error::internal("create the database schema", e))?;
         }
-        Ok(Self {
-            db,
-            write_lock: Mutex::new(()),
-        })
+        let lanes = lanes::Lanes::new(db.get_database_backend());
+        Ok(Self { db, lanes })
     }
 
     /// Applies every pending migration.

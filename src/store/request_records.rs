@@ -1,14 +1,19 @@
 //! Idempotent retries: the encoded answer of a write sent with a `request_id`,
 //! kept 24 hours per environment and calling identity.
 //!
-//! The record is inserted by the write's own transaction (at commit), so a
-//! write can never commit without it. Write functions do not take the record
-//! as an argument: the caller runs the write inside [`Store::recording`], which
-//! leaves it in a task-local slot that [`save_pending`] takes at commit.
+//! The record is inserted by the write's own transaction, so a write can never
+//! commit without it. Write functions do not take the record as an argument:
+//! the caller runs the write inside [`Store::recording`], which leaves it in a
+//! task-local slot that [`take_pending`] takes at commit. The record's row is
+//! inserted then, inside the write's savepoint (a clash fails that write
+//! alone); its answer and revision are filled in by [`fill`] once the batch
+//! the write belongs to has its revisions.
 
 use std::{any::Any, cell::RefCell, future::Future};
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
+};
 
 use super::{Store, entity::request_record, error};
 use crate::domain::{EnvironmentId, IdentityId, Result, Timestamp};
@@ -37,8 +42,9 @@ pub struct RecordedResponse {
 
 type Encode = Box<dyn FnOnce(&dyn Any, u64) -> Option<Vec<u8>> + Send>;
 
-struct Pending {
-    key: RequestKey,
+/// A request record a running write owes.
+pub(super) struct Pending {
+    pub key: RequestKey,
     encode: Encode,
 }
 
@@ -90,25 +96,20 @@ impl Store {
     }
 }
 
-/// Inserts the record the running write owes, if any; called at commit.
-pub(super) async fn save_pending<T: 'static>(
-    txn: &impl ConnectionTrait,
-    now: Timestamp,
-    value: &T,
-    revision: u64,
-) -> Result<()> {
-    let pending = PENDING
+/// The request record the running write owes, if any; taken at its commit.
+pub(super) fn take_pending() -> Option<Pending> {
+    PENDING
         .try_with(|slot| slot.borrow_mut().take())
         .ok()
-        .flatten();
-    let Some(Pending { key, encode }) = pending else {
-        return Ok(());
-    };
-    let Some(response) = encode(value as &dyn Any, revision) else {
-        return Err(crate::domain::Error::Internal(
-            "a write committed a value its request record cannot encode".into(),
-        ));
-    };
+        .flatten()
+}
+
+/// Inserts `pending`'s row, without its answer yet.
+pub(super) async fn insert_placeholder(
+    txn: &impl ConnectionTrait,
+    now: Timestamp,
+    key: &RequestKey,
+) -> Result<()> {
     let identity = identity_column(key.identity);
     // An expired record of the same id makes way; so do this identity's other
     // expired records, which keeps the table small without a sweeper.
@@ -122,10 +123,10 @@ pub(super) async fn save_pending<T: 'static>(
     request_record::ActiveModel {
         environment_id: Set(key.environment.0),
         identity_id: Set(identity),
-        request_id: Set(key.request_id),
-        request_sha256: Set(key.request_sha256),
-        response: Set(response),
-        revision: Set(revision as i64),
+        request_id: Set(key.request_id.clone()),
+        request_sha256: Set(key.request_sha256.clone()),
+        response: Set(Vec::new()),
+        revision: Set(0),
         created_at: Set(now.micros()),
     }
     .insert(txn)
@@ -133,5 +134,42 @@ pub(super) async fn save_pending<T: 'static>(
     .map_err(error::on_write("record the request id", || {
         "another request with this request_id was written at the same time".into()
     }))?;
+    Ok(())
+}
+
+/// `pending`'s key and answer: `value` at `revision`.
+pub(super) fn answer(
+    pending: Pending,
+    value: &dyn Any,
+    revision: u64,
+) -> Result<(RequestKey, Vec<u8>)> {
+    let Pending { key, encode } = pending;
+    let Some(response) = encode(value, revision) else {
+        return Err(crate::domain::Error::Internal(
+            "a write committed a value its request record cannot encode".into(),
+        ));
+    };
+    Ok((key, response))
+}
+
+/// Completes `key`'s row with its answer, `response` at `revision`.
+pub(super) async fn fill(
+    txn: &impl ConnectionTrait,
+    key: &RequestKey,
+    response: Vec<u8>,
+    revision: u64,
+) -> Result<()> {
+    request_record::Entity::update_many()
+        .col_expr(request_record::Column::Response, Expr::value(response))
+        .col_expr(
+            request_record::Column::Revision,
+            Expr::value(revision as i64),
+        )
+        .filter(request_record::Column::EnvironmentId.eq(key.environment.0))
+        .filter(request_record::Column::IdentityId.eq(identity_column(key.identity)))
+        .filter(request_record::Column::RequestId.eq(key.request_id.as_str()))
+        .exec(txn)
+        .await
+        .map_err(error::on_query("record the request's answer"))?;
     Ok(())
 }

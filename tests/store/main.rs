@@ -5,6 +5,7 @@
 mod change_log;
 mod environments;
 mod failed_writes;
+mod group_commit;
 mod races;
 mod snapshots;
 

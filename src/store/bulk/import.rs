@@ -41,7 +41,7 @@ impl Store {
         build: impl FnOnce(&Builtins) -> Result<EnvironmentState> + Send,
     ) -> Result<Written<EnvironmentState>> {
         let env = caller.environment;
-        let tx = self.begin_write(caller).await?;
+        let tx = self.begin_exclusive(caller).await?;
         let builtins = refuse_populated(&tx.txn, env).await?;
         let state = build(&builtins)?;
         refuse_unloadable(env, &state)?;
@@ -50,10 +50,7 @@ impl Store {
             Some(revision) => revision,
             None => latest_revision(&tx.txn).await?,
         };
-        tx.txn
-            .commit()
-            .await
-            .map_err(error::on_query("commit the transaction"))?;
+        tx.commit_exclusive().await?;
         // Without the changes (their revisions unknown), the feed reads them from the log.
         Ok(Written {
             value: state,

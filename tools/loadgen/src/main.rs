@@ -7,6 +7,7 @@
 //! cargo run -p rbacd-loadgen --release -- --scenario stream,unary-c32
 //! cargo run -p rbacd-loadgen --release -- --scenario cold --large --postgres postgres://postgres@127.0.0.1:5432/test
 //! rbacd-loadgen soak --rbacd /tmp/rbacd --postgres postgres://postgres@127.0.0.1:5432/test --duration 30m
+//! rbacd-loadgen writes --rbacd /tmp/rbacd --postgres postgres://postgres@127.0.0.1:5432/test
 //! ```
 //!
 //! gRPC scenarios (`--scenario` takes names or parts of names, comma-separated):
@@ -34,6 +35,7 @@ mod noop;
 mod query;
 mod seed;
 mod soak;
+mod writes;
 
 use std::{process::ExitCode, sync::Arc, time::Duration};
 
@@ -123,6 +125,9 @@ enum ChildCommand {
     /// CheckStreams, a share of writes, one instance restarted halfway; prints
     /// samples, a table per block and whether the restarted one caught up.
     Soak(soak::SoakArgs),
+    /// Assignment writes through rbacd binaries beside a bare SQL loop doing the
+    /// same inserts, on SQLite and PostgreSQL: writes/s, p50/p99, share of the bare loop.
+    Writes(writes::WritesArgs),
     /// (internal) Time `App::open` on a seeded database, print it and the RSS, exit.
     #[command(hide = true)]
     Open {
@@ -157,6 +162,7 @@ fn main() -> ExitCode {
                 spawned_stream,
             }) => child::serve(database_url, noop_response_bytes, spawned_stream).await,
             Some(ChildCommand::Soak(args)) => soak::run(args).await,
+            Some(ChildCommand::Writes(args)) => writes::run(args).await,
             Some(ChildCommand::Breakdown { database_url }) => {
                 let done = child::breakdown(database_url).await;
                 if done.is_ok() {
