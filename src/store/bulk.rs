@@ -5,6 +5,8 @@
 //! `BulkLoad`, no actor): the log stays the one source followers apply, so an
 //! instance following the database sees the loaded objects as any others.
 
+use std::time::{Duration, Instant};
+
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, DatabaseTransaction, EntityTrait, Iterable,
     QueryFilter, QuerySelect, Set,
@@ -106,6 +108,7 @@ pub(super) async fn insert_state(
         revision: None,
         changes: keep_changes.then(Vec::new),
     };
+    let (mut objects_took, mut changes_took) = (Duration::ZERO, Duration::ZERO);
     for kind in [
         Batch::Roles(&state.roles),
         Batch::Identities(&state.identities),
@@ -113,7 +116,10 @@ pub(super) async fn insert_state(
         Batch::Assignments(&state.assignments),
     ] {
         for batch in kind.chunks(OBJECTS_PER_STEP) {
+            let started = Instant::now();
             batch.insert(&tx.txn).await?;
+            objects_took += started.elapsed();
+            let started = Instant::now();
             let events: Vec<Event> = batch.events().collect();
             let rows = events
                 .iter()
@@ -129,6 +135,7 @@ pub(super) async fn insert_state(
             {
                 inserted.changes = None;
             }
+            changes_took += started.elapsed();
             if let Some(changes) = &mut inserted.changes {
                 let first = last + 1 - events.len() as u64;
                 changes.extend(
@@ -149,6 +156,11 @@ pub(super) async fn insert_state(
             }
         }
     }
+    tracing::debug!(
+        objects_ms = objects_took.as_millis() as u64,
+        changes_ms = changes_took.as_millis() as u64,
+        "bulk insert: objects and their change rows inserted"
+    );
     Ok(inserted)
 }
 

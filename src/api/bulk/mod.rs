@@ -110,9 +110,14 @@ impl BulkService for BulkApi {
         self.holds_everything(&caller)?;
         let mut inbound = request.into_inner();
         let mut received = import::Received::default();
+        let started = std::time::Instant::now();
         while let Some(message) = inbound.next().await {
             received.add(message?);
         }
+        tracing::debug!(
+            receive_ms = started.elapsed().as_millis() as u64,
+            "import: stream received and decoded"
+        );
         let now = Timestamp::now();
         let written = self
             .state
@@ -121,7 +126,12 @@ impl BulkService for BulkApi {
                 import::build(&received, caller.environment, builtins, now)
             })
             .await?;
+        let applying = std::time::Instant::now();
         let written = self.state.applied(written).await?;
+        tracing::debug!(
+            apply_ms = applying.elapsed().as_millis() as u64,
+            "import: applied to the index"
+        );
         let state = &written.value;
         Ok(Response::new(pb::ImportResponse {
             roles: state.roles.len() as u64,

@@ -1,6 +1,8 @@
 //! Importing into an environment that holds only what its creation made, in
 //! one transaction that also checks that it is so.
 
+use std::time::Instant;
+
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::{insert_state, refuse_unloadable};
@@ -41,11 +43,15 @@ impl Store {
         build: impl FnOnce(&Builtins) -> Result<EnvironmentState> + Send,
     ) -> Result<Written<EnvironmentState>> {
         let env = caller.environment;
+        let started = Instant::now();
         let tx = self.begin_write(caller).await?;
         let builtins = refuse_populated(&tx.txn, env).await?;
+        let checked = Instant::now();
         let state = build(&builtins)?;
         refuse_unloadable(env, &state)?;
+        let built = Instant::now();
         let inserted = insert_state(&tx, &state, IMPORT_ACTION, true).await?;
+        let stored = Instant::now();
         let revision = match inserted.revision {
             Some(revision) => revision,
             None => latest_revision(&tx.txn).await?,
@@ -54,6 +60,13 @@ impl Store {
             .commit()
             .await
             .map_err(error::on_query("commit the transaction"))?;
+        tracing::debug!(
+            begin_and_check_ms = ms(checked - started),
+            build_ms = ms(built - checked),
+            insert_ms = ms(stored - built),
+            commit_ms = ms(stored.elapsed()),
+            "import: stored"
+        );
         // Without the changes (their revisions unknown), the feed reads them from the log.
         Ok(Written {
             value: state,
@@ -76,6 +89,10 @@ impl Store {
             .map_err(error::on_query("find the environment's admin account"))?
             .map(|row| IdentityId(row.object_id)))
     }
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    d.as_millis() as u64
 }
 
 /// What the creation made, or FAILED_PRECONDITION when there is more.
