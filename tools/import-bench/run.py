@@ -80,6 +80,8 @@ def main():
     p.add_argument("--nodes", type=int, default=10_000)
     p.add_argument("--roles", type=int, default=50)
     p.add_argument("--file", help="reuse or write the document here")
+    p.add_argument("--perf", metavar="FILE",
+                   help="run the server under `perf record -g`, writing FILE (its CPU figure is then perf's)")
     p.add_argument("--phases", action="store_true",
                    help="print the client's and the server's debug-level phase timings")
     args = p.parse_args()
@@ -104,8 +106,9 @@ def main():
     if args.phases:
         log += ",rbacd::cli::bulk=debug,rbacd::api::bulk=debug,rbacd::store::bulk=debug"
     env = dict(os.environ, RBACD_LOG=log)
+    wrapper = ["perf", "record", "-F", "499", "-g", "-o", args.perf, "--"] if args.perf else []
     server = subprocess.Popen(
-        [args.rbacd, "serve", "--listen", f"127.0.0.1:{port}", "--database-url", url,
+        wrapper + [args.rbacd, "serve", "--listen", f"127.0.0.1:{port}", "--database-url", url,
          "--bootstrap-api-key", KEY],
         env=env, stdout=subprocess.DEVNULL)
     try:
@@ -132,6 +135,10 @@ def main():
         server.wait()
         if dropped:
             psql(args.postgres, f"DROP DATABASE {dropped}")
+        for suffix in ("", "-wal", "-shm"):
+            path = os.path.join(work, "rbacd.db" + suffix)
+            if os.path.exists(path):
+                os.remove(path)
 
 
 if __name__ == "__main__":

@@ -35,13 +35,16 @@ impl Store {
     /// Builds the objects to import with `build` (given what the environment's
     /// creation made) and inserts them, with a change row each recorded as the
     /// caller's, in one transaction. FAILED_PRECONDITION when the environment holds
-    /// anything its creation did not make. Returns what was inserted.
+    /// anything its creation did not make. Returns what was inserted, and what
+    /// `before_commit` (awaited once everything is inserted, right before the
+    /// commit) gave.
     #[tracing::instrument(skip_all, err(level = "debug"))]
-    pub async fn import_environment(
+    pub async fn import_environment<G: Send>(
         &self,
         caller: Caller,
         build: impl FnOnce(&Builtins) -> Result<EnvironmentState> + Send,
-    ) -> Result<Written<EnvironmentState>> {
+        before_commit: impl Future<Output = G> + Send,
+    ) -> Result<(Written<EnvironmentState>, G)> {
         let env = caller.environment;
         let started = Instant::now();
         let tx = self.begin_write(caller).await?;
@@ -52,6 +55,7 @@ impl Store {
         let built = Instant::now();
         let inserted = insert_state(&tx, &state, IMPORT_ACTION, true).await?;
         let stored = Instant::now();
+        let held = before_commit.await;
         let revision = match inserted.revision {
             Some(revision) => revision,
             None => latest_revision(&tx.txn).await?,
@@ -68,11 +72,12 @@ impl Store {
             "import: stored"
         );
         // Without the changes (their revisions unknown), the feed reads them from the log.
-        Ok(Written {
+        let written = Written {
             value: state,
             revision,
             changes: inserted.changes.unwrap_or_default(),
-        })
+        };
+        Ok((written, held))
     }
 
     /// The id of the admin account environment `env`'s creation made, if any.

@@ -4,8 +4,8 @@ use rbacd_testkit::FreshDb;
 
 use super::*;
 use crate::domain::{
-    AssignmentId, IdentityId, IdentityKind, IdentityStatus, NodeId, NodeKey, NodeRef,
-    PermissionPattern, RoleId, RoleName,
+    AssignmentId, Email, IdentityId, IdentityKind, IdentityStatus, NodeId, NodeKey, NodeRef,
+    PermissionPattern, RoleId, RoleName, Timestamp,
 };
 
 const T: Timestamp = Timestamp(1_750_000_000_000_000);
