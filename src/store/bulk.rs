@@ -92,9 +92,9 @@ pub(super) struct Inserted {
 /// them without reading them back from the log.
 ///
 /// On SQLite the connection's page cache is widened for the insert and set back
-/// after it: every object's keys are random UUIDs, so with the default 2 MiB
-/// cache nearly each index entry lands on a page that was just spilled to the
-/// WAL and must be read and spilled again.
+/// after it: an assignment's identity, role and node indexes take its entries
+/// in no particular order, so with the default 2 MiB cache most entries land on
+/// a page that was spilled to the WAL and must be read and spilled again.
 pub(super) async fn insert_state(
     tx: &WriteTx<'_>,
     state: &EnvironmentState,
