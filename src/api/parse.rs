@@ -28,7 +28,7 @@ impl Violations {
         parsed: std::result::Result<T, String>,
     ) -> Option<T> {
         parsed
-            .map_err(|m| self.0.push(FieldViolation::new(&field(), m)))
+            .map_err(|m| self.0.push(FieldViolation::new(field(), m)))
             .ok()
     }
 
