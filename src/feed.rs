@@ -25,6 +25,11 @@ const BATCH: u64 = 1000;
 /// Changes kept for slow Watch subscribers before they must resume from the log.
 const BROADCAST_CAPACITY: usize = 4096;
 
+/// Catching up from the log held off; see [`Feed::pause`].
+pub struct Paused<'a> {
+    _held: tokio::sync::MutexGuard<'a, ()>,
+}
+
 /// Keeps the engine and the key ring current with the change log.
 pub struct Feed {
     store: Arc<Store>,
@@ -131,17 +136,35 @@ impl Feed {
     /// Returns once this instance's write is applied, so the next check sees
     /// it: in process when its changes are the next revisions, else from the log.
     pub async fn apply_written<T>(&self, written: &mut Written<T>) -> Result<()> {
-        let changes = std::mem::take(&mut written.changes);
-        {
-            let _one_at_a_time = self.applying.lock().await;
-            if self.engine.applied_revision() >= written.revision {
-                return Ok(());
-            }
-            if self.follows_applied(&changes) {
-                changes.into_iter().for_each(|c| self.apply(c));
-                return Ok(());
-            }
+        let paused = self.pause().await;
+        self.apply_written_paused(written, paused).await
+    }
+
+    /// Waits until no catch-up runs and keeps the next from starting until the
+    /// guard is given to [`Feed::apply_written_paused`]: a large write takes it
+    /// just before its commit, so that a catch-up its commit announces does not
+    /// read its changes back from the log before they are applied from memory.
+    pub async fn pause(&self) -> Paused<'_> {
+        Paused {
+            _held: self.applying.lock().await,
         }
+    }
+
+    /// [`Feed::apply_written`], for a write that took `paused` before committing.
+    pub async fn apply_written_paused<T>(
+        &self,
+        written: &mut Written<T>,
+        paused: Paused<'_>,
+    ) -> Result<()> {
+        let changes = std::mem::take(&mut written.changes);
+        if self.engine.applied_revision() >= written.revision {
+            return Ok(());
+        }
+        if self.follows_applied(&changes) {
+            changes.into_iter().for_each(|c| self.apply(c));
+            return Ok(());
+        }
+        drop(paused);
         let applied = self.catch_up().await?;
         if applied >= written.revision {
             Ok(())

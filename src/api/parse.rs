@@ -21,6 +21,17 @@ impl Violations {
             .ok()
     }
 
+    /// [`Violations::check`], naming the field only when it is invalid.
+    pub fn check_with<T>(
+        &mut self,
+        field: impl FnOnce() -> String,
+        parsed: std::result::Result<T, String>,
+    ) -> Option<T> {
+        parsed
+            .map_err(|m| self.0.push(FieldViolation::new(field(), m)))
+            .ok()
+    }
+
     /// Keeps the page request, or records what is wrong with its fields.
     pub fn nested_page(
         &mut self,

@@ -126,6 +126,25 @@ impl Event {
         value.ok()
     }
 
+    /// [`Event::after`] as JSON text, written straight from the object (its
+    /// fields in declaration order) without building a `serde_json::Value`.
+    pub fn after_text(&self) -> Option<String> {
+        let text = match self {
+            Self::EnvironmentCreated(e) => serde_json::to_string(e),
+            Self::RoleSaved(r) => serde_json::to_string(r),
+            Self::IdentitySaved(i) => serde_json::to_string(i),
+            Self::NodeSaved(n) => serde_json::to_string(n),
+            Self::AssignmentCreated(a) | Self::AssignmentUpdated(a) => serde_json::to_string(a),
+            Self::ApiKeySaved(k) => serde_json::to_string(k),
+            Self::CredentialSaved(c) => serde_json::to_string(c),
+            Self::RoleDeleted(_)
+            | Self::IdentityDeleted(_)
+            | Self::NodeDeleted(_)
+            | Self::AssignmentDeleted(_) => return None,
+        };
+        text.ok()
+    }
+
     /// Rebuilds the event from a stored change: its kind, object id, whether
     /// it has a before-image, and its after-image.
     pub fn from_stored(

@@ -5,27 +5,24 @@
 //! `BulkLoad`, no actor): the log stays the one source followers apply, so an
 //! instance following the database sees the loaded objects as any others.
 
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, DatabaseTransaction, EntityTrait, Iterable,
-    QueryFilter, QuerySelect, Set,
-};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 
 use super::{
     Store, Written,
     changes::latest_revision,
-    entity::{assignment, change, environment, identity, node, role, role_permission},
+    entity::{change, environment},
     error,
     write::WriteTx,
 };
 use crate::domain::{
-    Assignment, Caller, Change, Email, EnvironmentId, EnvironmentState, Error, Identity,
-    IdentityId, Node, Result, Role, Timestamp, change::Event,
+    Assignment, Caller, Change, EnvironmentId, EnvironmentState, Error, Identity, Node, Result,
+    Role, change::Event,
 };
 
 /// The action of every change row a bulk load writes.
 const BULK_LOAD_ACTION: &str = "BulkLoad";
-/// Bound values in one INSERT: under SQLite's 32,766 and PostgreSQL's 65,535.
-const VALUES_PER_STATEMENT: usize = 30_000;
 /// Objects inserted (with their change rows) per step of the one transaction.
 const OBJECTS_PER_STEP: usize = 100_000;
 
@@ -90,19 +87,41 @@ pub(super) struct Inserted {
 /// order, each with its change row recorded as `action` by `tx`'s caller; with
 /// `keep_changes`, also returns those changes, so that this instance can apply
 /// them without reading them back from the log.
+///
+/// On SQLite the connection's page cache is widened for the insert and set back
+/// after it: an assignment's identity, role and node indexes take its entries
+/// in no particular order, so with the default 2 MiB cache most entries land on
+/// a page that was spilled to the WAL and must be read and spilled again.
 pub(super) async fn insert_state(
     tx: &WriteTx<'_>,
     state: &EnvironmentState,
     action: &str,
     keep_changes: bool,
 ) -> Result<Inserted> {
-    let env = tx.caller.environment;
-    let actor = tx.caller.actor.identity();
+    let widened = cache::widen(&tx.txn).await?;
+    let inserted = insert_kinds(tx, state, action, keep_changes).await;
+    cache::restore(&tx.txn, widened).await?;
+    inserted
+}
+
+async fn insert_kinds(
+    tx: &WriteTx<'_>,
+    state: &EnvironmentState,
+    action: &str,
+    keep_changes: bool,
+) -> Result<Inserted> {
+    let common = rows::ChangeCommon {
+        environment: tx.caller.environment,
+        at: tx.now,
+        actor: tx.caller.actor.identity(),
+        action,
+    };
     let mut last = latest_revision(&tx.txn).await?;
     let mut inserted = Inserted {
         revision: None,
         changes: keep_changes.then(Vec::new),
     };
+    let (mut objects_took, mut changes_took) = (Duration::ZERO, Duration::ZERO);
     for kind in [
         Batch::Roles(&state.roles),
         Batch::Identities(&state.identities),
@@ -110,14 +129,19 @@ pub(super) async fn insert_state(
         Batch::Assignments(&state.assignments),
     ] {
         for batch in kind.chunks(OBJECTS_PER_STEP) {
+            let started = Instant::now();
             batch.insert(&tx.txn).await?;
+            objects_took += started.elapsed();
+            let started = Instant::now();
             let events: Vec<Event> = batch.events().collect();
-            let rows = events
-                .iter()
-                .map(|event| change_row(env, actor, tx.now, action, event));
-            // Collected, so the future stays Send (a borrowing iterator would not).
-            let rows: Vec<_> = rows.collect();
-            insert_rows(&tx.txn, rows.into_iter(), "record the changes").await?;
+            rows::insert(
+                &tx.txn,
+                &rows::CHANGES,
+                &events,
+                |event, out| common.push(event, out),
+                "record the changes",
+            )
+            .await?;
             let previous = last;
             last = latest_revision(&tx.txn).await?;
             inserted.revision = Some(last);
@@ -126,6 +150,7 @@ pub(super) async fn insert_state(
             {
                 inserted.changes = None;
             }
+            changes_took += started.elapsed();
             if let Some(changes) = &mut inserted.changes {
                 let first = last + 1 - events.len() as u64;
                 changes.extend(
@@ -134,9 +159,9 @@ pub(super) async fn insert_state(
                         .zip(first..)
                         .map(|(event, revision)| Change {
                             revision,
-                            environment_id: env,
-                            at: tx.now,
-                            actor,
+                            environment_id: common.environment,
+                            at: common.at,
+                            actor: common.actor,
                             action: action.to_owned(),
                             before: None,
                             event,
@@ -146,6 +171,11 @@ pub(super) async fn insert_state(
             }
         }
     }
+    tracing::debug!(
+        objects_ms = objects_took.as_millis() as u64,
+        changes_ms = changes_took.as_millis() as u64,
+        "bulk insert: objects and their change rows inserted"
+    );
     Ok(inserted)
 }
 
@@ -241,17 +271,47 @@ impl<'a> Batch<'a> {
     async fn insert(&self, txn: &DatabaseTransaction) -> Result<()> {
         match self {
             Self::Roles(roles) => {
-                insert_rows(txn, roles.iter().map(role_row), "store the roles").await?;
-                // Collected, so the future stays Send (a borrowing iterator would not).
-                let permissions: Vec<_> = roles.iter().flat_map(permission_rows).collect();
-                insert_rows(txn, permissions.into_iter(), "store the roles' permissions").await
+                rows::insert(txn, &rows::ROLES, roles, rows::role, "store the roles").await?;
+                let permissions: Vec<_> = roles
+                    .iter()
+                    .flat_map(|r| {
+                        r.permissions
+                            .iter()
+                            .zip(0..)
+                            .map(|(p, i)| (r.id.0, i, p.as_str().to_owned()))
+                    })
+                    .collect();
+                rows::insert(
+                    txn,
+                    &rows::ROLE_PERMISSIONS,
+                    &permissions,
+                    rows::permission,
+                    "store the roles' permissions",
+                )
+                .await
             }
             Self::Identities(x) => {
-                insert_rows(txn, x.iter().map(identity_row), "store the identities").await
+                rows::insert(
+                    txn,
+                    &rows::IDENTITIES,
+                    x,
+                    rows::identity,
+                    "store the identities",
+                )
+                .await
             }
-            Self::Nodes(x) => insert_rows(txn, x.iter().map(node_row), "store the nodes").await,
+            Self::Nodes(x) => {
+                rows::insert(txn, &rows::NODES, x, rows::node, "store the nodes").await
+            }
             Self::Assignments(x) => {
-                insert_rows(txn, x.iter().map(assignment_row), "store the assignments").await
+                rows::insert(
+                    txn,
+                    &rows::ASSIGNMENTS,
+                    x,
+                    rows::assignment,
+                    "store the assignments",
+                )
+                .await
             }
         }
     }
@@ -267,119 +327,10 @@ impl<'a> Batch<'a> {
     }
 }
 
-/// Inserts `rows` in multi-row statements, as many as fit in one.
-async fn insert_rows<A>(
-    txn: &DatabaseTransaction,
-    rows: impl Iterator<Item = A>,
-    doing: &'static str,
-) -> Result<()>
-where
-    A: ActiveModelTrait + Send,
-{
-    let columns = <A::Entity as EntityTrait>::Column::iter().count();
-    let per_statement = VALUES_PER_STATEMENT / columns.max(1);
-    let mut rows = rows.peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
-        A::Entity::insert_many(chunk)
-            .exec_without_returning(txn)
-            .await
-            .map_err(error::on_write(doing, || {
-                "an object of the bulk load already exists (its id, or a role name, \
-                 email, external id or node key in use)"
-                    .to_owned()
-            }))?;
-    }
-    Ok(())
-}
-
-fn change_row(
-    env: EnvironmentId,
-    actor: Option<IdentityId>,
-    now: Timestamp,
-    action: &str,
-    event: &Event,
-) -> change::ActiveModel {
-    change::ActiveModel {
-        revision: NotSet,
-        environment_id: Set(env.0),
-        at: Set(now.micros()),
-        actor_id: Set(actor.map(|a| a.0)),
-        action: Set(action.to_owned()),
-        object_kind: Set(event.object_kind().as_str().to_owned()),
-        object_id: Set(event.object_id()),
-        before: Set(None),
-        after: Set(event.after().map(|v| v.to_string())),
-        signed_by: Set(None),
-    }
-}
-
-fn role_row(r: &Role) -> role::ActiveModel {
-    role::ActiveModel {
-        id: Set(r.id.0),
-        environment_id: Set(r.environment_id.0),
-        name: Set(r.name.to_string()),
-        name_folded: Set(r.name.folded()),
-        description: Set(r.description.clone()),
-        created_at: Set(r.created_at.micros()),
-        updated_at: Set(r.updated_at.micros()),
-    }
-}
-
-fn permission_rows(r: &Role) -> impl Iterator<Item = role_permission::ActiveModel> + '_ {
-    r.permissions
-        .iter()
-        .enumerate()
-        .map(|(i, p)| role_permission::ActiveModel {
-            role_id: Set(r.id.0),
-            position: Set(i as i32),
-            permission: Set(p.as_str().to_owned()),
-        })
-}
-
-fn identity_row(i: &Identity) -> identity::ActiveModel {
-    identity::ActiveModel {
-        id: Set(i.id.0),
-        environment_id: Set(i.environment_id.0),
-        kind: Set(i.kind.as_str().to_owned()),
-        status: Set(i.status.as_str().to_owned()),
-        email: Set(i.email.as_ref().map(|e| e.to_string())),
-        email_folded: Set(i.email.as_ref().map(Email::folded)),
-        external_id: Set(i.external_id.as_ref().map(|e| e.to_string())),
-        display_name: Set(i.display_name.clone()),
-        created_at: Set(i.created_at.micros()),
-        updated_at: Set(i.updated_at.micros()),
-    }
-}
-
-fn node_row(n: &Node) -> node::ActiveModel {
-    node::ActiveModel {
-        id: Set(n.id.0),
-        environment_id: Set(n.environment_id.0),
-        key: Set(n.key.to_string()),
-        name: Set(n.name.clone()),
-        kind: Set(n.kind.clone()),
-        parent_id: Set(n.parent_id.map(|p| p.0)),
-        created_at: Set(n.created_at.micros()),
-        updated_at: Set(n.updated_at.micros()),
-    }
-}
-
-fn assignment_row(a: &Assignment) -> assignment::ActiveModel {
-    assignment::ActiveModel {
-        id: Set(a.id.0),
-        environment_id: Set(a.environment_id.0),
-        identity_id: Set(a.identity_id.0),
-        role_id: Set(a.role_id.0),
-        node_id: Set(a.node_id.0),
-        effective_from: Set(a.effective_from.map(Timestamp::micros)),
-        effective_to: Set(a.effective_to.map(Timestamp::micros)),
-        created_at: Set(a.created_at.micros()),
-    }
-}
-
+mod cache;
 mod export;
 mod import;
+mod rows;
 #[cfg(test)]
 mod tests;
 

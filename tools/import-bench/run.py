@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Times `rbacd import FILE` of a generated environment into a fresh server.
 
-    tools/import-bench/run.py --rbacd target/release/rbacd [--postgres URL] [--assignments 1000000]
+    tools/import-bench/run.py --rbacd target/release/rbacd [--postgres URL] [--assignments 1000000] [--phases]
 
 Writes the document (roles, identities, nodes, assignments; a node tree of
 fan-out 10; every assignment a distinct (identity, role, node)), starts
@@ -59,6 +59,14 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def psql(url, sql):
     subprocess.run(["psql", url, "-qc", sql], check=True)
 
@@ -72,6 +80,10 @@ def main():
     p.add_argument("--nodes", type=int, default=10_000)
     p.add_argument("--roles", type=int, default=50)
     p.add_argument("--file", help="reuse or write the document here")
+    p.add_argument("--perf", metavar="FILE",
+                   help="run the server under `perf record -g`, writing FILE (its CPU figure is then perf's)")
+    p.add_argument("--phases", action="store_true",
+                   help="print the client's and the server's debug-level phase timings")
     args = p.parse_args()
 
     work = tempfile.mkdtemp(prefix="rbacd-import-bench-")
@@ -90,9 +102,13 @@ def main():
     else:
         url = f"sqlite://{work}/rbacd.db?mode=rwc"
     port = free_port()
-    env = dict(os.environ, RBACD_LOG="warn")
+    log = "warn"
+    if args.phases:
+        log += ",rbacd::cli::bulk=debug,rbacd::api::bulk=debug,rbacd::store::bulk=debug"
+    env = dict(os.environ, RBACD_LOG=log)
+    wrapper = ["perf", "record", "-F", "499", "-g", "-o", args.perf, "--"] if args.perf else []
     server = subprocess.Popen(
-        [args.rbacd, "serve", "--listen", f"127.0.0.1:{port}", "--database-url", url,
+        wrapper + [args.rbacd, "serve", "--listen", f"127.0.0.1:{port}", "--database-url", url,
          "--bootstrap-api-key", KEY],
         env=env, stdout=subprocess.DEVNULL)
     try:
@@ -109,15 +125,20 @@ def main():
             env=env, capture_output=True, text=True)
         took = time.time() - started
         cpu = cpu_seconds(server.pid) - cpu_before
+        peak = peak_rss_mib(server.pid)
         load = open("/proc/loadavg").read().split()[:3]
         sys.stdout.write(out.stdout + out.stderr)
         database = "PostgreSQL" if args.postgres else "SQLite"
-        print(f"import into {database}: {took:.1f} s wall, server CPU {cpu:.1f} s, exit {out.returncode}, load {' '.join(load)}")
+        print(f"import into {database}: {took:.1f} s wall, server CPU {cpu:.1f} s, server peak RSS {peak:.0f} MiB, exit {out.returncode}, load {' '.join(load)}")
     finally:
         server.terminate()
         server.wait()
         if dropped:
             psql(args.postgres, f"DROP DATABASE {dropped}")
+        for suffix in ("", "-wal", "-shm"):
+            path = os.path.join(work, "rbacd.db" + suffix)
+            if os.path.exists(path):
+                os.remove(path)
 
 
 if __name__ == "__main__":

@@ -364,24 +364,36 @@ fn assignments(
     now: Timestamp,
     state: &mut EnvironmentState,
 ) {
-    let mut seen: HashSet<(IdentityId, RoleId, NodeId)> = HashSet::new();
+    let mut seen: HashSet<(IdentityId, RoleId, NodeId)> = HashSet::with_capacity(given.len());
+    let mut memo = Memo::default();
+    state.assignments.reserve(given.len());
     for (i, a) in given.iter().enumerate() {
         if v.len() >= MAX_VIOLATIONS {
             return;
         }
-        let at = |field: &str| format!("assignments[{i}].{field}");
-        let identity = v
-            .check(&at("identity"), parse::identity_ref(a.identity.as_ref()))
-            .and_then(|r| found(v, &at("identity"), identity(names, builtins, &r)));
-        let role = v
-            .check(&at("role"), parse::role_ref(a.role.as_ref()))
-            .and_then(|r| found(v, &at("role"), role(names, builtins, &r)));
-        let node = v
-            .check(&at("node"), parse::node_ref(a.node.as_ref()))
-            .and_then(|r| found(v, &at("node"), node(names, builtins, &r)));
+        // Field names are formatted only for a violation: most streams have none.
+        let at = |field: &'static str| move || format!("assignments[{i}].{field}");
+        let identity = memo::resolved(
+            &mut memo.identities,
+            memo::identity_key(a.identity.as_ref()),
+            || {
+                v.check_with(at("identity"), parse::identity_ref(a.identity.as_ref()))
+                    .and_then(|r| found(v, at("identity"), identity(names, builtins, &r)))
+            },
+        );
+        let role = memo::resolved(&mut memo.roles, memo::role_key(a.role.as_ref()), || {
+            v.check_with(at("role"), parse::role_ref(a.role.as_ref()))
+                .and_then(|r| found(v, at("role"), role(names, builtins, &r)))
+        });
+        let node = memo::resolved(&mut memo.nodes, memo::node_key(a.node.as_ref()), || {
+            v.check_with(at("node"), parse::node_ref(a.node.as_ref()))
+                .and_then(|r| found(v, at("node"), node(names, builtins, &r)))
+        });
         let start = v.len();
         let window = parse::window(v, a.effective_from.as_ref(), a.effective_to.as_ref());
-        v.prefix_from(start, &format!("assignments[{i}]"));
+        if v.len() > start {
+            v.prefix_from(start, &format!("assignments[{i}]"));
+        }
         let (Some(identity), Some(role), Some(node), Some((from, to))) =
             (identity, role, node, window)
         else {
@@ -415,9 +427,69 @@ fn assignments(
     }
 }
 
-fn found<T>(v: &mut Violations, field: &str, id: Option<T>) -> Option<T> {
+/// The ids references resolved to, by the reference as the stream gave it: a
+/// stream names each identity, role and node in many assignments, and parsing,
+/// folding and looking each one up again costs more than the rest of the build.
+#[derive(Default)]
+struct Memo<'a> {
+    identities: HashMap<memo::Key<'a>, IdentityId>,
+    roles: HashMap<memo::Key<'a>, RoleId>,
+    nodes: HashMap<memo::Key<'a>, NodeId>,
+}
+
+mod memo {
+    use std::collections::HashMap;
+
+    use crate::proto::v1 as pb;
+
+    /// Which field of a reference was given, and its text.
+    pub(super) type Key<'a> = (u8, &'a str);
+
+    /// The id `key` resolved to before, or `resolve`'s answer, kept when found.
+    pub(super) fn resolved<'a, T: Copy>(
+        memo: &mut HashMap<Key<'a>, T>,
+        key: Option<Key<'a>>,
+        resolve: impl FnOnce() -> Option<T>,
+    ) -> Option<T> {
+        if let Some(id) = key.and_then(|k| memo.get(&k)) {
+            return Some(*id);
+        }
+        let id = resolve()?;
+        if let Some(k) = key {
+            memo.insert(k, id);
+        }
+        Some(id)
+    }
+
+    pub(super) fn identity_key(r: Option<&pb::IdentityRef>) -> Option<Key<'_>> {
+        use pb::identity_ref::Ref;
+        Some(match r?.r#ref.as_ref()? {
+            Ref::Id(x) => (0, x.as_str()),
+            Ref::ExternalId(x) => (1, x.as_str()),
+            Ref::Email(x) => (2, x.as_str()),
+        })
+    }
+
+    pub(super) fn role_key(r: Option<&pb::RoleRef>) -> Option<Key<'_>> {
+        use pb::role_ref::Ref;
+        Some(match r?.r#ref.as_ref()? {
+            Ref::Id(x) => (0, x.as_str()),
+            Ref::Name(x) => (1, x.as_str()),
+        })
+    }
+
+    pub(super) fn node_key(r: Option<&pb::NodeRef>) -> Option<Key<'_>> {
+        use pb::node_ref::Ref;
+        Some(match r?.r#ref.as_ref()? {
+            Ref::Id(x) => (0, x.as_str()),
+            Ref::Key(x) => (1, x.as_str()),
+        })
+    }
+}
+
+fn found<T>(v: &mut Violations, field: impl FnOnce() -> String, id: Option<T>) -> Option<T> {
     if id.is_none() {
-        v.add(field, "names no object of the stream");
+        v.add(&field(), "names no object of the stream");
     }
     id
 }

@@ -110,18 +110,38 @@ impl BulkService for BulkApi {
         self.holds_everything(&caller)?;
         let mut inbound = request.into_inner();
         let mut received = import::Received::default();
+        let started = std::time::Instant::now();
         while let Some(message) = inbound.next().await {
             received.add(message?);
         }
+        tracing::debug!(
+            receive_ms = started.elapsed().as_millis() as u64,
+            "import: stream received and decoded"
+        );
         let now = Timestamp::now();
-        let written = self
+        // The feed is paused from just before the commit until the import's
+        // changes are applied from memory: otherwise a catch-up the commit
+        // announces would read a million change rows back from the log first.
+        let feed = &self.state.feed;
+        let (mut written, paused) = self
             .state
             .store
-            .import_environment(caller, |builtins| {
-                import::build(&received, caller.environment, builtins, now)
-            })
+            .import_environment(
+                caller,
+                |builtins| import::build(&received, caller.environment, builtins, now),
+                feed.pause(),
+            )
             .await?;
-        let written = self.state.applied(written).await?;
+        let applying = std::time::Instant::now();
+        feed.apply_written_paused(&mut written, paused).await?;
+        self.state
+            .metrics
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::debug!(
+            apply_ms = applying.elapsed().as_millis() as u64,
+            "import: applied to the index"
+        );
         let state = &written.value;
         Ok(Response::new(pb::ImportResponse {
             roles: state.roles.len() as u64,

@@ -126,12 +126,26 @@ fn read(path: &std::path::Path) -> Result<Document, Failure> {
 }
 
 async fn import(args: FileArgs) -> Result<Outcome, Failure> {
+    let started = std::time::Instant::now();
     let doc = read(&args.file)?;
+    let read_ms = started.elapsed().as_millis() as u64;
+    let messages = import_messages(&doc);
+    drop(doc);
+    tracing::debug!(
+        read_ms,
+        messages_ms = started.elapsed().as_millis() as u64 - read_ms,
+        "import: document read and checked, messages built"
+    );
+    let sending = std::time::Instant::now();
     let mut client = BulkServiceClient::new(args.connection.connect().await?);
     let response = client
-        .import(tokio_stream::iter(import_messages(&doc)))
+        .import(tokio_stream::iter(messages))
         .await?
         .into_inner();
+    tracing::debug!(
+        send_and_server_ms = sending.elapsed().as_millis() as u64,
+        "import: answered"
+    );
     println!(
         "imported {} roles, {} identities, {} nodes, {} assignments (revision {})",
         response.roles,

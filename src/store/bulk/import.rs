@@ -1,6 +1,8 @@
 //! Importing into an environment that holds only what its creation made, in
 //! one transaction that also checks that it is so.
 
+use std::time::Instant;
+
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::{insert_state, refuse_unloadable};
@@ -33,30 +35,46 @@ impl Store {
     /// Builds the objects to import with `build` (given what the environment's
     /// creation made) and inserts them, with a change row each recorded as the
     /// caller's, in one transaction. FAILED_PRECONDITION when the environment holds
-    /// anything its creation did not make. Returns what was inserted.
+    /// anything its creation did not make. Returns what was inserted, and what
+    /// `before_commit` (awaited once everything is inserted, right before the
+    /// commit) gave.
     #[tracing::instrument(skip_all, err(level = "debug"))]
-    pub async fn import_environment(
+    pub async fn import_environment<G: Send>(
         &self,
         caller: Caller,
         build: impl FnOnce(&Builtins) -> Result<EnvironmentState> + Send,
-    ) -> Result<Written<EnvironmentState>> {
+        before_commit: impl Future<Output = G> + Send,
+    ) -> Result<(Written<EnvironmentState>, G)> {
         let env = caller.environment;
+        let started = Instant::now();
         let tx = self.begin_exclusive(caller).await?;
         let builtins = refuse_populated(&tx.txn, env).await?;
+        let checked = Instant::now();
         let state = build(&builtins)?;
         refuse_unloadable(env, &state)?;
+        let built = Instant::now();
         let inserted = insert_state(&tx, &state, IMPORT_ACTION, true).await?;
+        let stored = Instant::now();
+        let held = before_commit.await;
         let revision = match inserted.revision {
             Some(revision) => revision,
             None => latest_revision(&tx.txn).await?,
         };
         tx.commit_exclusive().await?;
+        tracing::debug!(
+            begin_and_check_ms = ms(checked - started),
+            build_ms = ms(built - checked),
+            insert_ms = ms(stored - built),
+            commit_ms = ms(stored.elapsed()),
+            "import: stored"
+        );
         // Without the changes (their revisions unknown), the feed reads them from the log.
-        Ok(Written {
+        let written = Written {
             value: state,
             revision,
             changes: inserted.changes.unwrap_or_default(),
-        })
+        };
+        Ok((written, held))
     }
 
     /// The id of the admin account environment `env`'s creation made, if any.
@@ -73,6 +91,10 @@ impl Store {
             .map_err(error::on_query("find the environment's admin account"))?
             .map(|row| IdentityId(row.object_id)))
     }
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    d.as_millis() as u64
 }
 
 /// What the creation made, or FAILED_PRECONDITION when there is more.

@@ -4,8 +4,8 @@ use rbacd_testkit::FreshDb;
 
 use super::*;
 use crate::domain::{
-    AssignmentId, IdentityId, IdentityKind, IdentityStatus, NodeId, NodeKey, NodeRef,
-    PermissionPattern, RoleId, RoleName,
+    AssignmentId, Email, IdentityId, IdentityKind, IdentityStatus, NodeId, NodeKey, NodeRef,
+    PermissionPattern, RoleId, RoleName, Timestamp,
 };
 
 const T: Timestamp = Timestamp(1_750_000_000_000_000);
@@ -146,5 +146,68 @@ async fn refuses_what_it_cannot_load_and_writes_nothing() {
     store.bulk_load(env, &state).await.unwrap();
     let again = store.bulk_load(env, &state).await;
     assert!(matches!(again, Err(Error::AlreadyExists(_))), "{again:?}");
+    store.close().await;
+}
+
+/// More identities and assignments than one INSERT statement holds, so that
+/// each kind takes full statements and a shorter last one.
+#[tokio::test]
+async fn loads_more_objects_than_one_statement_holds() {
+    let (_db, store, env, root) = store().await;
+    let before = store.latest_revision().await.unwrap();
+    let mut state = objects(env, root);
+    let template = state.identities[0].clone();
+    let count = 2 * rows::ASSIGNMENTS.rows_per_statement() + 7;
+    for i in 0..count {
+        let identity = Identity {
+            id: IdentityId::generate(),
+            email: Some(Email::parse(&format!("user{i}@example.com")).unwrap()),
+            ..template.clone()
+        };
+        state.assignments.push(Assignment {
+            id: AssignmentId::generate(),
+            identity_id: identity.id,
+            ..state.assignments[0].clone()
+        });
+        state.identities.push(identity);
+    }
+    let loaded = store.bulk_load(env, &state).await.unwrap();
+    assert_eq!(loaded.value, 5 + 2 * count);
+
+    let changes = store
+        .changes_after(before, 10 * count as u64)
+        .await
+        .unwrap();
+    assert_eq!(changes.len(), 5 + 2 * count);
+    assert_eq!(changes.last().unwrap().revision, loaded.revision);
+    let written: Vec<&Event> = changes.iter().map(|c| &c.event).collect();
+    let expected: Vec<Event> = [
+        Batch::Roles(&state.roles),
+        Batch::Identities(&state.identities),
+        Batch::Nodes(&state.nodes),
+        Batch::Assignments(&state.assignments),
+    ]
+    .into_iter()
+    .flat_map(Batch::events)
+    .collect();
+    assert!(written.iter().copied().eq(expected.iter()));
+
+    let snapshot = store.load_snapshot().await.unwrap();
+    let stored = &snapshot
+        .environments
+        .iter()
+        .find(|(e, _)| e.id == env)
+        .unwrap()
+        .1;
+    // The environment's creation made one assignment besides: its admin's grant.
+    let got: std::collections::HashSet<_> = stored.assignments.iter().map(|a| a.id).collect();
+    assert_eq!(got.len(), state.assignments.len() + 1);
+    assert!(state.assignments.iter().all(|a| got.contains(&a.id)));
+    assert!(
+        state
+            .identities
+            .iter()
+            .all(|i| stored.identities.contains(i))
+    );
     store.close().await;
 }

@@ -3,7 +3,7 @@
 use rbacd::proto::v1 as pb;
 use tonic::Code;
 
-use super::world::{assert_same_answers, export, populate, rows};
+use super::world::{assert_same_answers, export, populate, rows, sample_answers};
 use crate::support::*;
 
 /// Everything an export carried, as one Import stream of the same messages.
@@ -157,4 +157,61 @@ async fn import_needs_every_permission_at_the_root_and_export_every_read() {
         .export(pb::ExportRequest::default())
         .await;
     expect_code(export.map(|_| ()), Code::PermissionDenied);
+}
+
+/// An instance serving the same database as the importing one applies the
+/// import's changes through the change log and ends with the same answers.
+#[tokio::test]
+async fn a_second_instance_follows_an_import_through_the_change_log() {
+    let source = TestServer::start().await;
+    populate(&source).await;
+    let expected = sample_answers(source.authorization()).await;
+    let messages = export(&source.clients(Some(ADMIN_KEY))).await;
+
+    let target = TestServer::start().await;
+    let settings = rbacd::server::Settings::new(target.database_url());
+    let follower = rbacd::server::App::open(settings)
+        .await
+        .expect("a second instance on the same database");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(follower.serve_tcp(listener, async {
+        let _ = stopped.await;
+    }));
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .expect("a valid uri")
+        .connect()
+        .await
+        .expect("connect to the second instance");
+    let follower = Clients::new(channel, Some(ADMIN_KEY));
+    assert_ne!(
+        sample_answers(follower.authz.clone()).await,
+        expected,
+        "before the import the follower answers otherwise"
+    );
+
+    target
+        .clients(Some(ADMIN_KEY))
+        .bulk
+        .clone()
+        .import(tokio_stream::iter(as_import(messages)))
+        .await
+        .expect("import");
+    assert_eq!(sample_answers(target.authorization()).await, expected);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let answers = sample_answers(follower.authz.clone()).await;
+        if answers == expected {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the follower did not reach the importing instance's answers in 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    drop(stop);
 }

@@ -164,6 +164,19 @@ pub async fn export(clients: &Clients) -> Vec<pb::ExportResponse> {
 
 /// The same checks on both servers give the same answers.
 pub async fn assert_same_answers(a: &TestServer, b: &TestServer) {
+    let (left, right) = (
+        sample_answers(a.authorization()).await,
+        sample_answers(b.authorization()).await,
+    );
+    assert!(
+        left.iter().any(|x| *x) && left.iter().any(|x| !*x),
+        "the sample has both answers"
+    );
+    assert_eq!(left, right);
+}
+
+/// The answers of one server to a sample of checks over the populated world.
+pub async fn sample_answers(mut authz: Authz) -> Vec<bool> {
     let who = ["alice@example.com", "bob@example.com", "carol@example.com"];
     let nodes = ["root", "payments", "payments:eu", "wallet:42", "wallet:43"];
     let permissions = ["Docs:Read", "Docs:Write", "Wallets:Read", "Wallets:Write"];
@@ -189,23 +202,11 @@ pub async fn assert_same_answers(a: &TestServer, b: &TestServer) {
             ..Default::default()
         });
     }
-    let answers = |server: &TestServer| {
-        let mut authz = server.authorization();
-        let checks = checks.clone();
-        async move {
-            let results = authz
-                .batch_check(pb::BatchCheckRequest { checks })
-                .await
-                .expect("batch check")
-                .into_inner()
-                .results;
-            results.iter().map(|r| r.allowed).collect::<Vec<_>>()
-        }
-    };
-    let (left, right) = (answers(a).await, answers(b).await);
-    assert!(
-        left.iter().any(|x| *x) && left.iter().any(|x| !*x),
-        "the sample has both answers"
-    );
-    assert_eq!(left, right);
+    let results = authz
+        .batch_check(pb::BatchCheckRequest { checks })
+        .await
+        .expect("batch check")
+        .into_inner()
+        .results;
+    results.iter().map(|r| r.allowed).collect()
 }
