@@ -248,7 +248,7 @@ fn described_node<'a>(r: &'a NodeRef, id: &'a IdText) -> [&'a [u8]; 3] {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::{
         AssignmentId, Email, ExternalId, IdentityId, NodeId, NodeKey, Permission, RoleId,
@@ -265,7 +265,8 @@ mod tests {
         }
     }
 
-    fn queries() -> Vec<CheckQuery> {
+    /// Every kind of identity and node reference, crossed.
+    pub(in crate::api::authorization) fn queries() -> Vec<CheckQuery> {
         let identities = [
             IdentityRef::Id(IdentityId::generate()),
             IdentityRef::ExternalId(ExternalId::parse("auth0|123").unwrap()),

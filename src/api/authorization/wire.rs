@@ -216,38 +216,10 @@ impl Message for WireBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{
-        AssignmentId, Email, ExternalId, IdentityId, IdentityRef, NodeId, NodeKey, NodeRef,
-        Permission, RoleId,
-    };
+    use crate::domain::{AssignmentId, NodeId, RoleId};
     use crate::engine::{Decision, GrantedBy, Reason};
 
-    use super::super::query::CheckQuery;
-
-    fn queries() -> Vec<CheckQuery> {
-        let identities = [
-            IdentityRef::Id(IdentityId::generate()),
-            IdentityRef::ExternalId(ExternalId::parse("auth0|123").unwrap()),
-            IdentityRef::Email(Email::parse("Jane@Example.com").unwrap()),
-        ];
-        let nodes = [
-            NodeRef::Id(NodeId::generate()),
-            NodeRef::Key(NodeKey::parse("wallet:42").unwrap()),
-        ];
-        let mut all = Vec::new();
-        for identity in &identities {
-            for node in &nodes {
-                all.push(CheckQuery {
-                    identity: identity.clone(),
-                    permission: Permission::parse("Docs:Read").unwrap(),
-                    node: node.clone(),
-                    at: None,
-                    min_revision: 0,
-                });
-            }
-        }
-        all
-    }
+    use super::super::explain::tests::queries;
 
     fn decisions() -> Vec<Decision> {
         let mut all: Vec<Decision> = [
