@@ -169,24 +169,8 @@ async fn a_second_instance_follows_an_import_through_the_change_log() {
     let messages = export(&source.clients(Some(ADMIN_KEY))).await;
 
     let target = TestServer::start().await;
-    let settings = rbacd::server::Settings::new(target.database_url());
-    let follower = rbacd::server::App::open(settings)
-        .await
-        .expect("a second instance on the same database");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr().expect("local address");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(follower.serve_tcp(listener, async {
-        let _ = stopped.await;
-    }));
-    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-        .expect("a valid uri")
-        .connect()
-        .await
-        .expect("connect to the second instance");
-    let follower = Clients::new(channel, Some(ADMIN_KEY));
+    let replica = Replica::start(&target).await;
+    let follower = replica.clients(ADMIN_KEY).await;
     assert_ne!(
         sample_answers(follower.authz.clone()).await,
         expected,
@@ -213,5 +197,5 @@ async fn a_second_instance_follows_an_import_through_the_change_log() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    drop(stop);
+    drop(replica);
 }

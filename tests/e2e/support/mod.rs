@@ -7,11 +7,13 @@ pub mod database;
 pub mod decision_rule;
 pub mod fixtures;
 pub mod refs;
+pub mod replica;
 pub mod server;
 pub mod status;
 
 pub use clients::*;
 pub use fixtures::*;
 pub use refs::*;
+pub use replica::Replica;
 pub use server::*;
 pub use status::*;
