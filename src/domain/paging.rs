@@ -38,17 +38,8 @@ pub struct PageRequest {
 impl PageRequest {
     /// Parses `page_size` and `page_token` as they arrive in a request.
     pub fn parse(page_size: i32, page_token: &str) -> Result<Self> {
-        let mut violations = Vec::new();
-        let size = parse_size(page_size, &mut violations);
-        let after = decode_token(page_token).unwrap_or_else(|()| {
-            violations.push(foreign_token());
-            None
-        });
-        if violations.is_empty() {
-            Ok(Self { size, after })
-        } else {
-            Err(Error::InvalidArgument(violations))
-        }
+        let (size, after) = parse_page(page_size, page_token, decode_token)?;
+        Ok(Self { size, after })
     }
 
     /// The first page of `size` items.
@@ -77,17 +68,28 @@ pub struct TreePageRequest {
 impl TreePageRequest {
     /// Parses `page_size` and a token made by [`encode_tree_token`].
     pub fn parse(page_size: i32, page_token: &str) -> Result<Self> {
-        let mut violations = Vec::new();
-        let size = parse_size(page_size, &mut violations);
-        let after = decode_tree_token(page_token).unwrap_or_else(|()| {
-            violations.push(foreign_token());
-            None
-        });
-        if violations.is_empty() {
-            Ok(Self { size, after })
-        } else {
-            Err(Error::InvalidArgument(violations))
-        }
+        let (size, after) = parse_page(page_size, page_token, decode_tree_token)?;
+        Ok(Self { size, after })
+    }
+}
+
+/// A page's size and cursor from a request's `page_size` and `page_token`,
+/// with a violation for each that is out of range or not one of ours.
+fn parse_page<T: Default>(
+    page_size: i32,
+    page_token: &str,
+    decode: impl FnOnce(&str) -> std::result::Result<T, ()>,
+) -> Result<(u64, T)> {
+    let mut violations = Vec::new();
+    let size = parse_size(page_size, &mut violations);
+    let after = decode(page_token).unwrap_or_else(|()| {
+        violations.push(foreign_token());
+        T::default()
+    });
+    if violations.is_empty() {
+        Ok((size, after))
+    } else {
+        Err(Error::InvalidArgument(violations))
     }
 }
 
@@ -137,17 +139,8 @@ pub struct RevisionPageRequest {
 impl RevisionPageRequest {
     /// Parses `page_size` and a token made by [`encode_revision_token`].
     pub fn parse(page_size: i32, page_token: &str) -> Result<Self> {
-        let mut violations = Vec::new();
-        let size = parse_size(page_size, &mut violations);
-        let after = decode_revision_token(page_token).unwrap_or_else(|()| {
-            violations.push(foreign_token());
-            0
-        });
-        if violations.is_empty() {
-            Ok(Self { size, after })
-        } else {
-            Err(Error::InvalidArgument(violations))
-        }
+        let (size, after) = parse_page(page_size, page_token, decode_revision_token)?;
+        Ok(Self { size, after })
     }
 }
 
