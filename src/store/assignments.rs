@@ -3,13 +3,15 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use tracing::Instrument;
+
 use super::{
-    Caller, Store, Written, convert,
+    Caller, Store, Written, assignment_insert, convert,
     entity::{assignment, identity, node, role},
-    error, guard, resolve,
+    error, guard, request_records, resolve, rows,
     write::WriteTx,
 };
 use crate::domain::{
@@ -100,14 +102,14 @@ pub(super) async fn insert(
     insert_resolving(tx, new, action, item, &mut Resolved::default()).await
 }
 
-/// [`insert`], reading only the rows `resolved` does not hold yet.
-pub(super) async fn insert_resolving(
-    tx: &mut WriteTx<'_>,
+/// The rows `new` names and the assignment it makes, reading only the rows
+/// `resolved` does not hold yet; `item` prefixes messages in batches.
+async fn plan(
+    tx: &WriteTx<'_>,
     new: &NewAssignment,
-    action: &str,
     item: &str,
     resolved: &mut Resolved,
-) -> Result<AssignmentView> {
+) -> Result<Planned> {
     let env = tx.caller.environment;
     let in_item = |e: Error| match e {
         Error::NotFound(m) if !item.is_empty() => Error::NotFound(format!("{item}: {m}")),
@@ -145,53 +147,91 @@ pub(super) async fn insert_resolving(
             row
         }
     };
-    let created = Assignment {
-        id: AssignmentId::generate(),
-        environment_id: env,
-        identity_id: who.id.into(),
-        role_id: role.id.into(),
-        node_id: at.id.into(),
-        effective_from: new.effective_from,
-        effective_to: new.effective_to,
-        created_at: tx.now,
+    let prefix = if item.is_empty() {
+        String::new()
+    } else {
+        format!("{item}: ")
     };
-    let duplicate = || {
-        let prefix = if item.is_empty() {
-            String::new()
-        } else {
-            format!("{item}: ")
-        };
-        format!(
+    Ok(Planned {
+        duplicate: format!(
             "{prefix}{} already holds role `{}` at node `{}`",
             new.identity, role.name, at.key
-        )
-    };
-    // Without RETURNING: every value is known here, nothing to read back.
-    assignment::Entity::insert(assignment::ActiveModel {
-        id: Set(created.id.0),
-        environment_id: Set(env.0),
-        identity_id: Set(created.identity_id.0),
-        role_id: Set(created.role_id.0),
-        node_id: Set(created.node_id.0),
-        effective_from: Set(created.effective_from.map(Timestamp::micros)),
-        effective_to: Set(created.effective_to.map(Timestamp::micros)),
-        created_at: Set(created.created_at.micros()),
+        ),
+        view: AssignmentView {
+            assignment: Assignment {
+                id: AssignmentId::generate(),
+                environment_id: env,
+                identity_id: who.id.into(),
+                role_id: role.id.into(),
+                node_id: at.id.into(),
+                effective_from: new.effective_from,
+                effective_to: new.effective_to,
+                created_at: tx.now,
+            },
+            role_name: role.name,
+            node_key: at.key,
+            inherited: false,
+        },
     })
-    .exec_without_returning(&tx.txn)
-    .await
-    .map_err(error::on_write("create the assignment", duplicate))?;
-    tx.record(
-        action,
-        None::<&Assignment>,
-        Event::AssignmentCreated(created.clone()),
+}
+
+/// An assignment to insert, and what to say if its triple is taken.
+struct Planned {
+    view: AssignmentView,
+    duplicate: String,
+}
+
+/// [`insert`], reading only the rows `resolved` does not hold yet.
+pub(super) async fn insert_resolving(
+    tx: &mut WriteTx<'_>,
+    new: &NewAssignment,
+    action: &str,
+    item: &str,
+    resolved: &mut Resolved,
+) -> Result<AssignmentView> {
+    Ok(
+        insert_planned(tx, vec![plan(tx, new, item, resolved).await?], action)
+            .await?
+            .remove(0),
+    )
+}
+
+/// Inserts the planned assignments with as few statements as fit, recording
+/// each; ALREADY_EXISTS (the first clash) when any triple is taken already
+/// or twice among them.
+async fn insert_planned(
+    tx: &mut WriteTx<'_>,
+    planned: Vec<Planned>,
+    action: &str,
+) -> Result<Vec<AssignmentView>> {
+    let assignments: Vec<&Assignment> = planned.iter().map(|p| &p.view.assignment).collect();
+    let inserted = rows::insert_new(
+        &tx.txn,
+        &rows::ASSIGNMENTS,
+        &assignments,
+        |a, out| rows::assignment(a, out),
+        "create the assignments",
     )
     .await?;
-    Ok(AssignmentView {
-        assignment: created,
-        role_name: role.name,
-        node_key: at.key,
-        inherited: false,
-    })
+    if inserted.len() < planned.len() {
+        let inserted: std::collections::HashSet<_> = inserted.into_iter().collect();
+        let clash = planned
+            .into_iter()
+            .find(|p| !inserted.contains(&p.view.assignment.id.0))
+            .map_or_else(String::new, |p| p.duplicate);
+        return Err(Error::AlreadyExists(clash));
+    }
+    let mut views = Vec::with_capacity(planned.len());
+    for Planned { view, .. } in planned {
+        tx.record(
+            action,
+            None::<&Assignment>,
+            Event::AssignmentCreated(view.assignment.clone()),
+        )
+        .await?;
+        views.push(view);
+    }
+    Ok(views)
 }
 
 /// Deletes assignment rows inside `tx`, recording each; returns how many.
@@ -275,8 +315,28 @@ impl Store {
         caller: Caller,
         new: NewAssignment,
     ) -> Result<Written<AssignmentView>> {
+        const ACTION: &str = "CreateAssignment";
+        if !request_records::has_pending() {
+            // In a task of its own: a write without a savepoint must not be
+            // cut short by its caller going away.
+            let one_statement = assignment_insert::create(
+                self.db.clone(),
+                self.lanes.of(caller.environment),
+                caller,
+                new.clone(),
+                ACTION,
+            );
+            let created = tokio::spawn(one_statement.in_current_span())
+                .await
+                .map_err(|e| Error::Internal(format!("a write's task failed: {e}")))??;
+            if let Some(created) = created {
+                return Ok(created);
+            }
+        }
+        // A reference names nothing or the triple is taken (the general path
+        // says which), or the request's answer is to be recorded.
         let mut tx = self.begin_write(caller).await?;
-        let view = insert(&mut tx, &new, "CreateAssignment", "").await?;
+        let view = insert(&mut tx, &new, ACTION, "").await?;
         tx.commit(view).await
     }
 
@@ -288,15 +348,13 @@ impl Store {
         batch: Vec<NewAssignment>,
     ) -> Result<Written<Vec<AssignmentView>>> {
         let mut tx = self.begin_write(caller).await?;
-        let mut created = Vec::with_capacity(batch.len());
+        let mut planned = Vec::with_capacity(batch.len());
         let mut resolved = Resolved::default();
         for (i, new) in batch.iter().enumerate() {
             let item = format!("assignments[{i}]");
-            created.push(
-                insert_resolving(&mut tx, new, "BatchCreateAssignments", &item, &mut resolved)
-                    .await?,
-            );
+            planned.push(plan(&tx, new, &item, &mut resolved).await?);
         }
+        let created = insert_planned(&mut tx, planned, "BatchCreateAssignments").await?;
         tx.commit(created).await
     }
 

@@ -5,7 +5,7 @@
 //! `BulkLoad`, no actor): the log stays the one source followers apply, so an
 //! instance following the database sees the loaded objects as any others.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 
@@ -13,7 +13,7 @@ use super::{
     Store, Written,
     changes::latest_revision,
     entity::{change, environment},
-    error,
+    error, rows,
     write::WriteTx,
 };
 use crate::domain::{
@@ -50,14 +50,28 @@ impl Store {
         env: EnvironmentId,
         state: &EnvironmentState,
     ) -> Result<Written<usize>> {
+        self.bulk_load_pausing(env, state, std::future::ready(()))
+            .await
+    }
+
+    /// Test hook: [`Store::bulk_load`] that awaits `objects_inserted` once
+    /// every object is inserted, before it takes the revision lock for their
+    /// change rows.
+    #[doc(hidden)]
+    pub async fn bulk_load_pausing(
+        &self,
+        env: EnvironmentId,
+        state: &EnvironmentState,
+        objects_inserted: impl Future<Output = ()> + Send,
+    ) -> Result<Written<usize>> {
         refuse_unloadable(env, state)?;
         environment::Entity::find_by_id(env.0)
             .one(&self.db)
             .await
             .map_err(error::on_query("find the environment"))?
             .ok_or_else(|| Error::NotFound(format!("environment {env} does not exist")))?;
-        let tx = self.begin_exclusive(Caller::system(env)).await?;
-        let revision = insert_state(&tx, state, BULK_LOAD_ACTION, false)
+        let mut tx = self.begin_exclusive(Caller::system(env)).await?;
+        let revision = insert_state(&mut tx, state, BULK_LOAD_ACTION, false, objects_inserted)
             .await?
             .revision;
         tx.commit_exclusive().await?;
@@ -93,23 +107,50 @@ pub(super) struct Inserted {
 /// in no particular order, so with the default 2 MiB cache most entries land on
 /// a page that was spilled to the WAL and must be read and spilled again.
 pub(super) async fn insert_state(
-    tx: &WriteTx<'_>,
+    tx: &mut WriteTx<'_>,
     state: &EnvironmentState,
     action: &str,
     keep_changes: bool,
+    objects_inserted: impl Future<Output = ()> + Send,
 ) -> Result<Inserted> {
     let widened = cache::widen(&tx.txn).await?;
-    let inserted = insert_kinds(tx, state, action, keep_changes).await;
+    let inserted = insert_kinds(tx, state, action, keep_changes, objects_inserted).await;
     cache::restore(&tx.txn, widened).await?;
     inserted
 }
 
+/// The objects of `state`, kind by kind in insertion order, in steps.
+fn steps(state: &EnvironmentState) -> impl Iterator<Item = Batch<'_>> {
+    [
+        Batch::Roles(&state.roles),
+        Batch::Identities(&state.identities),
+        Batch::Nodes(&state.nodes),
+        Batch::Assignments(&state.assignments),
+    ]
+    .into_iter()
+    .flat_map(|kind| kind.chunks(OBJECTS_PER_STEP))
+}
+
+/// Inserts every object first and only then takes the revision lock for their
+/// change rows, so that other environments' writes wait for the change rows
+/// alone, not for the whole load.
 async fn insert_kinds(
-    tx: &WriteTx<'_>,
+    tx: &mut WriteTx<'_>,
     state: &EnvironmentState,
     action: &str,
     keep_changes: bool,
+    objects_inserted: impl Future<Output = ()> + Send,
 ) -> Result<Inserted> {
+    let started = Instant::now();
+    for batch in steps(state) {
+        batch.insert(&tx.txn).await?;
+    }
+    let objects_took = started.elapsed();
+    objects_inserted.await;
+
+    let started = Instant::now();
+    tx.lock_revisions().await?;
+    let locked_after = started.elapsed();
     let common = rows::ChangeCommon {
         environment: tx.caller.environment,
         at: tx.now,
@@ -121,59 +162,46 @@ async fn insert_kinds(
         revision: None,
         changes: keep_changes.then(Vec::new),
     };
-    let (mut objects_took, mut changes_took) = (Duration::ZERO, Duration::ZERO);
-    for kind in [
-        Batch::Roles(&state.roles),
-        Batch::Identities(&state.identities),
-        Batch::Nodes(&state.nodes),
-        Batch::Assignments(&state.assignments),
-    ] {
-        for batch in kind.chunks(OBJECTS_PER_STEP) {
-            let started = Instant::now();
-            batch.insert(&tx.txn).await?;
-            objects_took += started.elapsed();
-            let started = Instant::now();
-            let events: Vec<Event> = batch.events().collect();
-            rows::insert(
-                &tx.txn,
-                &rows::CHANGES,
-                &events,
-                |event, out| common.push(event, out),
-                "record the changes",
-            )
-            .await?;
-            let previous = last;
-            last = latest_revision(&tx.txn).await?;
-            inserted.revision = Some(last);
-            if inserted.changes.is_some()
-                && !consecutive(&tx.txn, previous, events.len(), last).await?
-            {
-                inserted.changes = None;
-            }
-            changes_took += started.elapsed();
-            if let Some(changes) = &mut inserted.changes {
-                let first = last + 1 - events.len() as u64;
-                changes.extend(
-                    events
-                        .into_iter()
-                        .zip(first..)
-                        .map(|(event, revision)| Change {
-                            revision,
-                            environment_id: common.environment,
-                            at: common.at,
-                            actor: common.actor,
-                            action: action.to_owned(),
-                            before: None,
-                            event,
-                            signed_by: None,
-                        }),
-                );
-            }
+    for batch in steps(state) {
+        let events: Vec<Event> = batch.events().collect();
+        rows::insert(
+            &tx.txn,
+            &rows::CHANGES,
+            &events,
+            |event, out| common.push(event, out),
+            "record the changes",
+        )
+        .await?;
+        let previous = last;
+        last = latest_revision(&tx.txn).await?;
+        inserted.revision = Some(last);
+        if inserted.changes.is_some() && !consecutive(&tx.txn, previous, events.len(), last).await?
+        {
+            inserted.changes = None;
+        }
+        if let Some(changes) = &mut inserted.changes {
+            let first = last + 1 - events.len() as u64;
+            changes.extend(
+                events
+                    .into_iter()
+                    .zip(first..)
+                    .map(|(event, revision)| Change {
+                        revision,
+                        environment_id: common.environment,
+                        at: common.at,
+                        actor: common.actor,
+                        action: action.to_owned(),
+                        before: None,
+                        event,
+                        signed_by: None,
+                    }),
+            );
         }
     }
     tracing::debug!(
         objects_ms = objects_took.as_millis() as u64,
-        changes_ms = changes_took.as_millis() as u64,
+        revision_lock_wait_ms = locked_after.as_millis() as u64,
+        changes_ms = (started.elapsed() - locked_after).as_millis() as u64,
         "bulk insert: objects and their change rows inserted"
     );
     Ok(inserted)
@@ -330,7 +358,6 @@ impl<'a> Batch<'a> {
 mod cache;
 mod export;
 mod import;
-mod rows;
 #[cfg(test)]
 mod tests;
 

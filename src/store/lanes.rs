@@ -146,6 +146,16 @@ pub(super) struct Outcome {
     pub value: Option<Box<dyn Any + Send>>,
 }
 
+/// How a request that ends without committing leaves its batch.
+pub(super) enum Leave {
+    /// Roll back to its savepoint.
+    RollBackTo(u64),
+    /// It wrote nothing.
+    Unchanged,
+    /// What it did is not known: the batch cannot commit.
+    Broken,
+}
+
 /// Where a request waits for its batch's commit.
 pub(super) type Done = oneshot::Receiver<Result<Outcome>>;
 
@@ -222,20 +232,30 @@ impl Lane {
         });
     }
 
-    /// Hands a request's transaction back to the batch with its savepoint to
-    /// roll back to; without other requests in the batch, rolls back the lot.
+    /// Hands back the transaction of a request that ends without committing,
+    /// as `leave` says; without other requests in the batch, rolls back the lot.
     pub fn abandon(
         self: &Arc<Self>,
         mut guard: OwnedMutexGuard<Batch>,
         txn: DatabaseTransaction,
-        savepoint: u64,
+        leave: Leave,
     ) {
         if guard.members.is_empty() {
             drop(txn);
             return;
         }
+        match leave {
+            Leave::RollBackTo(savepoint) => guard.abandoned = Some(savepoint),
+            Leave::Unchanged => {}
+            Leave::Broken => {
+                drop(txn);
+                guard.fail(&Error::Unavailable(
+                    "a write in the same database transaction failed; retry".into(),
+                ));
+                return;
+            }
+        }
         guard.txn = Some(txn);
-        guard.abandoned = Some(savepoint);
         drop(guard);
         self.finish_later();
     }
@@ -316,16 +336,14 @@ pub(super) async fn lock_revisions(txn: &DatabaseTransaction) -> Result<()> {
     if txn.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
+    // One round trip for both; the NOTIFY is delivered when (and only if)
+    // the transaction commits.
     txn.execute_unprepared(&format!(
-        "SELECT pg_advisory_xact_lock({REVISION_LOCK_KEY})"
+        "SELECT pg_advisory_xact_lock({REVISION_LOCK_KEY}); NOTIFY {CHANGES_CHANNEL}"
     ))
     .await
-    .map_err(error::on_query("take the revision lock"))?;
-    // Delivered when (and only if) the transaction commits.
-    txn.execute_unprepared(&format!("NOTIFY {CHANGES_CHANNEL}"))
-        .await
-        .map_err(error::on_query("announce the change"))
-        .map(drop)
+    .map_err(error::on_query("take the revision lock"))
+    .map(drop)
 }
 
 /// Commits the batch: its change rows, its request records, then COMMIT; every

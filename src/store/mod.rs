@@ -4,6 +4,7 @@
 //! inside a savepoint of its own.
 
 mod api_keys;
+mod assignment_insert;
 mod assignments;
 mod assignments_bulk;
 mod bulk;
@@ -22,6 +23,7 @@ mod recover;
 mod request_records;
 mod resolve;
 mod roles;
+mod rows;
 mod snapshot;
 mod user_actions;
 mod write;

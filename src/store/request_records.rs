@@ -96,6 +96,13 @@ impl Store {
     }
 }
 
+/// Whether the running write owes a request record.
+pub(super) fn has_pending() -> bool {
+    PENDING
+        .try_with(|slot| slot.borrow().is_some())
+        .unwrap_or(false)
+}
+
 /// The request record the running write owes, if any; taken at its commit.
 pub(super) fn take_pending() -> Option<Pending> {
     PENDING

@@ -128,7 +128,7 @@ pub(super) async fn root_row(
 const WALK_LIMIT: u32 = 100_000;
 
 /// The `n`th (1-based) bind placeholder of `backend`.
-fn placeholder(backend: DbBackend, n: usize) -> String {
+pub(super) fn placeholder(backend: DbBackend, n: usize) -> String {
     match backend {
         DbBackend::Postgres => format!("${n}"),
         _ => "?".into(),

@@ -4,20 +4,22 @@
 //! savepoint of the transaction the lane's waiting writes share, its change
 //! rows held until that transaction commits them with their revisions. Bulk
 //! writes that insert change rows themselves take the lane alone
-//! ([`Store::begin_exclusive`]), with the revision lock from the start.
+//! ([`Store::begin_exclusive`]) and the revision lock only for those rows
+//! ([`WriteTx::lock_revisions`]).
 
 use std::{future::Future, marker::PhantomData, ops::Deref, sync::Arc};
 
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, prelude::async_trait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
+    QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    prelude::async_trait,
 };
 use serde::Serialize;
 use tokio::sync::OwnedMutexGuard;
 
 use super::{
     Caller, Store, Written, error,
-    lanes::{self, Batch, Lane, Record},
+    lanes::{self, Batch, Lane, Leave, Record},
     request_records,
 };
 use crate::domain::{Change, EnvironmentId, Error, Result, Timestamp, change::Event};
@@ -72,16 +74,20 @@ impl ConnectionTrait for Txn {
 
 /// How a write holds its lane.
 enum Hold {
-    /// A member of the lane's batch, inside savepoint `savepoint`.
+    /// A member of the lane's batch, inside savepoint `savepoint`; without
+    /// one, a write of a single statement that fails only with its database
+    /// (see [`begin_single_statement_write`]).
     Batched {
         lane: Arc<Lane>,
         batch: OwnedMutexGuard<Batch>,
-        savepoint: u64,
+        savepoint: Option<u64>,
     },
-    /// Alone, with the revision lock; commits by itself.
+    /// Alone; commits by itself. `revisions` holds the instance's revision
+    /// lock `lock` once taken.
     Exclusive {
         _lane: OwnedMutexGuard<Batch>,
-        _revisions: OwnedMutexGuard<()>,
+        lock: Arc<tokio::sync::Mutex<()>>,
+        revisions: Option<OwnedMutexGuard<()>>,
     },
     Ended,
 }
@@ -108,63 +114,91 @@ fn sqlite_immediate() -> TransactionOptions {
     }
 }
 
-impl Store {
-    /// A new transaction for `env`'s writes, with (on PostgreSQL) the
-    /// environment's lock that orders them across instances.
-    async fn open_write(&self, env: EnvironmentId) -> Result<DatabaseTransaction> {
-        let txn = self
-            .db
-            .begin_with_options(sqlite_immediate())
-            .await
-            .map_err(error::on_query("begin a transaction"))?;
-        lanes::lock_environment(&txn, env).await?;
-        Ok(txn)
-    }
+/// A new transaction for `env`'s writes, with (on PostgreSQL) the
+/// environment's lock that orders them across instances.
+async fn open_write(db: &DatabaseConnection, env: EnvironmentId) -> Result<DatabaseTransaction> {
+    let txn = db
+        .begin_with_options(sqlite_immediate())
+        .await
+        .map_err(error::on_query("begin a transaction"))?;
+    lanes::lock_environment(&txn, env).await?;
+    Ok(txn)
+}
 
-    /// Opens a write in `caller`'s environment, after the environment's
-    /// earlier writes, inside the transaction its lane's waiting writes share.
-    pub(super) async fn begin_write(&self, caller: Caller) -> Result<WriteTx<'_>> {
-        let lane = self.lanes.of(caller.environment);
-        let mut batch = lane.acquire().await;
-        let txn = match batch.resume().await? {
-            Some(txn) => txn,
-            None => self.open_write(caller.environment).await?,
-        };
-        let savepoint = match batch.savepoint(&txn).await {
-            Ok(savepoint) => savepoint,
+/// Opens a write in `caller`'s environment after the environment's earlier
+/// writes, inside the transaction its lane's waiting writes share; in a
+/// savepoint of its own when `guarded`.
+async fn begin_batched(
+    db: &DatabaseConnection,
+    lane: Arc<Lane>,
+    caller: Caller,
+    guarded: bool,
+) -> Result<WriteTx<'static>> {
+    let mut batch = lane.acquire().await;
+    let txn = match batch.resume().await? {
+        Some(txn) => txn,
+        None => open_write(db, caller.environment).await?,
+    };
+    let savepoint = if guarded {
+        match batch.savepoint(&txn).await {
+            Ok(savepoint) => Some(savepoint),
             Err(e) => {
                 // The shared transaction is broken: its requests fail with this one.
                 drop(txn);
                 batch.fail(&e);
                 return Err(e);
             }
-        };
-        Ok(WriteTx {
-            txn: Txn(Some(txn)),
-            caller,
-            now: Timestamp::now(),
-            changes: Vec::new(),
-            hold: Hold::Batched {
-                lane,
-                batch,
-                savepoint,
-            },
-            _store: PhantomData,
-        })
+        }
+    } else {
+        None
+    };
+    Ok(WriteTx {
+        txn: Txn(Some(txn)),
+        caller,
+        now: Timestamp::now(),
+        changes: Vec::new(),
+        hold: Hold::Batched {
+            lane,
+            batch,
+            savepoint,
+        },
+        _store: PhantomData,
+    })
+}
+
+/// Opens a write without a savepoint of its own, for a request that writes
+/// with one statement which fails only when the database does (nothing it
+/// could be refused for: no constraint it may break), and that runs in a task
+/// of its own (`tokio::spawn`), so that its caller going away cannot cut it
+/// short. It saves the savepoint's two round trips; the price is that if it
+/// does fail, or is dropped before it ends, the whole batch fails with it
+/// (its requests are told to retry). A write that finds it has nothing to
+/// write ends with [`WriteTx::leave_unchanged`].
+pub(super) async fn begin_single_statement_write(
+    db: &DatabaseConnection,
+    lane: Arc<Lane>,
+    caller: Caller,
+) -> Result<WriteTx<'static>> {
+    begin_batched(db, lane, caller, false).await
+}
+
+impl Store {
+    /// Opens a write in `caller`'s environment, after the environment's
+    /// earlier writes, inside the transaction its lane's waiting writes share.
+    pub(super) async fn begin_write(&self, caller: Caller) -> Result<WriteTx<'_>> {
+        begin_batched(&self.db, self.lanes.of(caller.environment), caller, true).await
     }
 
-    /// Opens a write that has `caller`'s environment's lane to itself and
-    /// holds the revision lock from the start, for bulk writes that insert
-    /// change rows themselves; it ends with [`WriteTx::commit_exclusive`]. The
-    /// lane's batch commits first. While it runs, no other write of this
-    /// instance commits changes, and on PostgreSQL no other instance's.
+    /// Opens a write that has `caller`'s environment's lane to itself, for
+    /// bulk writes that insert change rows themselves: it takes the revision
+    /// lock ([`WriteTx::lock_revisions`]) right before inserting them and ends
+    /// with [`WriteTx::commit_exclusive`]. The lane's batch commits first.
+    /// Other environments' writes go on until the revision lock is taken.
     pub(super) async fn begin_exclusive(&self, caller: Caller) -> Result<WriteTx<'_>> {
         let lane = self.lanes.of(caller.environment);
         let mut batch = lane.acquire().await;
         lane.flush(&mut batch).await;
-        let txn = self.open_write(caller.environment).await?;
-        let revisions = self.lanes.revision().lock_owned().await;
-        lanes::lock_revisions(&txn).await?;
+        let txn = open_write(&self.db, caller.environment).await?;
         Ok(WriteTx {
             txn: Txn(Some(txn)),
             caller,
@@ -172,7 +206,8 @@ impl Store {
             changes: Vec::new(),
             hold: Hold::Exclusive {
                 _lane: batch,
-                _revisions: revisions,
+                lock: self.lanes.revision(),
+                revisions: None,
             },
             _store: PhantomData,
         })
@@ -203,6 +238,26 @@ impl Store {
 }
 
 impl WriteTx<'_> {
+    /// Takes the revision lock for an exclusive write, before it inserts
+    /// change rows itself: from then until its commit no other write of this
+    /// instance commits changes, and on PostgreSQL no other instance's, so
+    /// its revisions are consecutive and never seen out of order.
+    pub async fn lock_revisions(&mut self) -> Result<()> {
+        let Hold::Exclusive {
+            lock, revisions, ..
+        } = &mut self.hold
+        else {
+            return Err(Error::Internal(
+                "only an exclusive write takes the revision lock itself".into(),
+            ));
+        };
+        if revisions.is_none() {
+            *revisions = Some(Arc::clone(lock).lock_owned().await);
+            lanes::lock_revisions(&self.txn).await?;
+        }
+        Ok(())
+    }
+
     /// Appends a change for `event`; `before` is the object's prior state.
     /// Its row is written, with its revision, when the write commits.
     pub async fn record(
@@ -251,9 +306,16 @@ impl WriteTx<'_> {
         // concurrent request of the same id fails this write alone.
         let pending = request_records::take_pending();
         if let Some(pending) = &pending {
+            if savepoint.is_none() {
+                return Err(Error::Internal(
+                    "a write with a request id ran without a savepoint".into(),
+                ));
+            }
             request_records::insert_placeholder(&*self.txn, self.now, &pending.key).await?;
         }
-        lanes::release(&self.txn, savepoint).await?;
+        if let Some(savepoint) = savepoint {
+            lanes::release(&self.txn, savepoint).await?;
+        }
         let Hold::Batched { lane, batch, .. } = std::mem::replace(&mut self.hold, Hold::Ended)
         else {
             unreachable!("matched above");
@@ -288,6 +350,16 @@ impl WriteTx<'_> {
         })
     }
 
+    /// Ends a write opened by [`begin_single_statement_write`] that wrote
+    /// nothing: the batch carries on without it.
+    pub fn leave_unchanged(mut self) {
+        if let Hold::Batched { lane, batch, .. } = std::mem::replace(&mut self.hold, Hold::Ended)
+            && let Some(txn) = self.txn.take()
+        {
+            lane.abandon(batch, txn, Leave::Unchanged);
+        }
+    }
+
     /// Commits an exclusive write (see [`Store::begin_exclusive`]).
     pub async fn commit_exclusive(mut self) -> Result<()> {
         let txn = self.txn.take().expect("an open write has its transaction");
@@ -301,7 +373,9 @@ impl WriteTx<'_> {
 
 impl Drop for WriteTx<'_> {
     /// A write that ends without committing leaves nothing: its savepoint is
-    /// rolled back, and the batch it leaves carries on without it.
+    /// rolled back, and the batch it leaves carries on without it. Without a
+    /// savepoint, what it did cannot be told apart from the batch's: the
+    /// batch fails.
     fn drop(&mut self) {
         if let Hold::Batched {
             lane,
@@ -310,7 +384,11 @@ impl Drop for WriteTx<'_> {
         } = std::mem::replace(&mut self.hold, Hold::Ended)
             && let Some(txn) = self.txn.take()
         {
-            lane.abandon(batch, txn, savepoint);
+            let leave = match savepoint {
+                Some(savepoint) => Leave::RollBackTo(savepoint),
+                None => Leave::Broken,
+            };
+            lane.abandon(batch, txn, leave);
         }
     }
 }

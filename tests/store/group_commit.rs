@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use rbacd::domain::EnvironmentId;
+use rbacd::domain::{EnvironmentId, RoleId};
 use rbacd::store::{AssignmentFilter, RequestKey, Written};
 
 use super::*;
@@ -398,4 +398,152 @@ async fn retries_in_one_batch_answer_their_own_revision_and_a_failed_one_records
         );
         assert_eq!(recorded.request_sha256, format!("{i:064}"));
     }
+}
+
+/// `count` roles of `env` to bulk-load, as a restore would give them.
+fn loadable_roles(env: EnvironmentId, count: usize) -> EnvironmentState {
+    let at = Timestamp::now();
+    let roles = (0..count)
+        .map(|i| Role {
+            id: RoleId::generate(),
+            environment_id: env,
+            name: RoleName::parse(&format!("Loaded{i}")).unwrap(),
+            description: String::new(),
+            permissions: vec![PermissionPattern::parse("Docs:Read").unwrap()],
+            created_at: at,
+            updated_at: at,
+        })
+        .collect();
+    EnvironmentState {
+        roles,
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_load_holds_no_other_environment_while_it_inserts_its_objects() {
+    let db = TestDb::new().await;
+    if !db.is_postgres() {
+        eprintln!("skipped on SQLite: one writer per database");
+        return;
+    }
+    let one = Arc::new(open(&db).await);
+    let two = Arc::new(Store::connect(&db.url).await.unwrap());
+    let (_, loading) = provision(&one, "loading").await;
+    let (_, free) = provision(&one, "free").await;
+    let before = one.latest_revision().await.unwrap();
+
+    let (inserted, objects_in) = tokio::sync::oneshot::channel::<()>();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let state = loadable_roles(loading.environment, 3);
+    let loader = {
+        let one = Arc::clone(&one);
+        tokio::spawn(async move {
+            one.bulk_load_pausing(loading.environment, &state, async {
+                let _ = inserted.send(());
+                let _ = released.await;
+            })
+            .await
+        })
+    };
+    objects_in.await.expect("the load inserted its objects");
+
+    // Other environments write and commit on both instances meanwhile. (The
+    // timeout only turns a hang into a failure.)
+    for (store, name) in [(&one, "One"), (&two, "Two")] {
+        let made = tokio::time::timeout(
+            Duration::from_secs(20),
+            store.create_role(free, role(name, &["A:B"])),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{name}: a write of another environment waited"))
+        .unwrap();
+        assert_consecutive(&made);
+    }
+
+    release.send(()).unwrap();
+    let loaded = loader.await.unwrap().unwrap();
+    assert_eq!(loaded.value, 3);
+    let changes = assert_gap_free(&one, before).await;
+    // The two other writes committed first; the load's change rows come after them.
+    let loaded_revisions: Vec<u64> = changes
+        .iter()
+        .filter(|c| c.environment_id == loading.environment)
+        .map(|c| c.revision)
+        .collect();
+    assert_eq!(loaded_revisions.len(), 3);
+    assert_eq!(*loaded_revisions.last().unwrap(), loaded.revision);
+    assert!(
+        changes
+            .iter()
+            .filter(|c| c.environment_id == free.environment)
+            .all(|c| c.revision < loaded_revisions[0])
+    );
+}
+
+#[tokio::test]
+async fn concurrent_single_creates_each_get_their_own_answer_and_the_valid_ones_commit_together() {
+    let db = TestDb::new().await;
+    let store = open(&db).await;
+    let w = world(&store, "singles").await;
+    let taken = grant(&w.people[0], &w.roles[0], &w.nodes[0]);
+    let before = store
+        .create_assignment(w.scope, taken.clone())
+        .await
+        .unwrap()
+        .revision;
+    let assignments_before = assignment_count(&store, w.scope.environment).await;
+    let (batches_before, requests_before) = store.write_batches();
+
+    // Every fourth request clashes with the existing assignment, every fourth
+    // (offset by one) names a role that does not exist; the rest are new.
+    let results = futures::future::join_all((0..16).map(|i| {
+        let (store, w, taken) = (&store, &w, taken.clone());
+        async move {
+            let new = match i % 4 {
+                0 => taken,
+                1 => NewAssignment {
+                    role: RoleRef::Name(RoleName::parse("Missing").unwrap()),
+                    ..grant(&w.people[1], &w.roles[0], &w.nodes[0])
+                },
+                _ => grant(&w.people[i % 7 + 1], &w.roles[i % 2], &w.nodes[i % 3]),
+            };
+            store.create_assignment(w.scope, new).await
+        }
+    }))
+    .await;
+
+    let mut written = Vec::new();
+    for (i, r) in results.into_iter().enumerate() {
+        match i % 4 {
+            0 => assert!(
+                matches!(&r, Err(Error::AlreadyExists(m)) if m.contains("already holds role `Reader`")),
+                "request {i}: {r:?}"
+            ),
+            1 => assert!(
+                matches!(&r, Err(Error::NotFound(m)) if m.contains("Missing")),
+                "request {i}: {r:?}"
+            ),
+            _ => {
+                let made = r.unwrap_or_else(|e| panic!("request {i}: {e:?}"));
+                assert_consecutive(&made);
+                let view = &made.value;
+                assert_eq!(view.role_name, w.roles[i % 2].name.to_string());
+                assert_eq!(view.node_key, w.nodes[i % 3].key.to_string());
+                assert_eq!(view.assignment.identity_id, w.people[i % 7 + 1].id);
+                written.push(made);
+            }
+        }
+    }
+    let (batches, requests) = store.write_batches();
+    assert_eq!(requests - requests_before, 8, "the committed requests");
+    assert!(batches - batches_before < 8, "committed together");
+    assert_eq!(
+        assignment_count(&store, w.scope.environment).await,
+        assignments_before + 8
+    );
+    let changes = assert_gap_free(&store, before).await;
+    let mut returned: Vec<Change> = written.into_iter().flat_map(|w| w.changes).collect();
+    returned.sort_by_key(|c| c.revision);
+    assert_eq!(returned, changes, "the changes returned are the log's");
 }

@@ -47,13 +47,14 @@ impl Store {
     ) -> Result<(Written<EnvironmentState>, G)> {
         let env = caller.environment;
         let started = Instant::now();
-        let tx = self.begin_exclusive(caller).await?;
+        let mut tx = self.begin_exclusive(caller).await?;
         let builtins = refuse_populated(&tx.txn, env).await?;
         let checked = Instant::now();
         let state = build(&builtins)?;
         refuse_unloadable(env, &state)?;
         let built = Instant::now();
-        let inserted = insert_state(&tx, &state, IMPORT_ACTION, true).await?;
+        let inserted =
+            insert_state(&mut tx, &state, IMPORT_ACTION, true, std::future::ready(())).await?;
         let stored = Instant::now();
         let held = before_commit.await;
         let revision = match inserted.revision {

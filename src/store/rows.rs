@@ -176,6 +176,39 @@ where
     Ok(())
 }
 
+/// Inserts one row per item of `items` into `table`, whose first column is
+/// `id`, skipping every row that would clash with one in the table (or an
+/// earlier one of `items`); returns the ids of the rows inserted.
+pub(super) async fn insert_new<T, F>(
+    txn: &impl ConnectionTrait,
+    table: &Table,
+    items: &[T],
+    push: F,
+    doing: &'static str,
+) -> Result<Vec<uuid::Uuid>>
+where
+    T: Sync,
+    F: Fn(&T, &mut Vec<Value>) + Sync,
+{
+    debug_assert_eq!(table.columns.first(), Some(&"id"));
+    let backend = txn.get_database_backend();
+    let mut inserted = Vec::with_capacity(items.len());
+    for chunk in items.chunks(table.rows_per_statement()) {
+        let mut values = Vec::with_capacity(chunk.len() * table.columns.len());
+        chunk.iter().for_each(|item| push(item, &mut values));
+        let mut sql = table.insert_sql(backend, chunk.len());
+        sql.push_str(r#" ON CONFLICT DO NOTHING RETURNING "id""#);
+        for row in txn
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .map_err(error::on_query(doing))?
+        {
+            inserted.push(row.try_get("", "id").map_err(error::on_query(doing))?);
+        }
+    }
+    Ok(inserted)
+}
+
 pub(super) fn role(r: &Role, out: &mut Vec<Value>) {
     out.extend([
         r.id.0.into(),
