@@ -1,8 +1,10 @@
 //! The granting rule as handlers ask it: looks up the role being handed out,
 //! then lets `access` decide (`Policy::authorize_grant`).
 
+use std::collections::HashMap;
+
 use super::State;
-use crate::domain::{Caller, Error, NodeId, NodeRef, Result, RoleRef};
+use crate::domain::{Caller, Error, NodeId, NodeRef, Result, Role, RoleRef};
 
 /// Refuses granting `role` at `node` unless the caller holds
 /// `Rbacd:Assignments:Write` and every permission of the role there;
@@ -15,10 +17,18 @@ pub(super) async fn authorize(
 ) -> Result<NodeId> {
     // Write permission first, so that no role is looked up for a caller who
     // may not grant at the node at all.
+    may_assign_at(state, caller, node)?;
+    let role = state.store.get_role(caller.environment, role).await?;
+    may_grant(state, caller, &role, node)
+}
+
+fn may_assign_at(state: &State, caller: &Caller, node: &NodeRef) -> Result<()> {
     state
         .policy
-        .authorize(caller, &crate::domain::builtin::assignments_write(), node)?;
-    let role = state.store.get_role(caller.environment, role).await?;
+        .authorize(caller, &crate::domain::builtin::assignments_write(), node)
+}
+
+fn may_grant(state: &State, caller: &Caller, role: &Role, node: &NodeRef) -> Result<NodeId> {
     state
         .policy
         .authorize_grant(caller, &role.permissions, node)
@@ -31,16 +41,26 @@ pub(super) async fn authorize_each(
     caller: &Caller,
     items: &[(&RoleRef, &NodeRef)],
 ) -> Result<()> {
-    for (i, (role, node)) in items.iter().enumerate() {
-        authorize(state, caller, role, node)
-            .await
-            .map_err(|e| match e {
-                Error::NotFound(m) => Error::NotFound(format!("assignments[{i}]: {m}")),
-                Error::PermissionDenied(m) => {
-                    Error::PermissionDenied(format!("assignments[{i}]: {m}"))
+    // A batch names few roles many times: each is read once.
+    let mut roles: HashMap<&RoleRef, Role> = HashMap::new();
+    for (i, (role_ref, node)) in items.iter().enumerate() {
+        let authorized = match (may_assign_at(state, caller, node), roles.get(role_ref)) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Some(role)) => may_grant(state, caller, role, node),
+            (Ok(_), None) => match state.store.get_role(caller.environment, role_ref).await {
+                Ok(role) => {
+                    let authorized = may_grant(state, caller, &role, node);
+                    roles.insert(role_ref, role);
+                    authorized
                 }
-                other => other,
-            })?;
+                Err(e) => Err(e),
+            },
+        };
+        authorized.map_err(|e| match e {
+            Error::NotFound(m) => Error::NotFound(format!("assignments[{i}]: {m}")),
+            Error::PermissionDenied(m) => Error::PermissionDenied(format!("assignments[{i}]: {m}")),
+            other => other,
+        })?;
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Finding the object a reference names, within one environment.
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    Statement,
 };
 
 use super::{
@@ -54,13 +55,43 @@ pub(super) async fn role_from_row(conn: &impl ConnectionTrait, row: role::Model)
     convert::role(row, permissions)
 }
 
+/// The role `role_ref` names with its permissions, in one query.
 pub(super) async fn role(
     conn: &impl ConnectionTrait,
     env: EnvironmentId,
     role_ref: &RoleRef,
 ) -> Result<Role> {
-    let row = role_row(conn, env, role_ref).await?;
-    role_from_row(conn, row).await
+    let backend = conn.get_database_backend();
+    let (column, value): (&str, sea_orm::Value) = match role_ref {
+        RoleRef::Id(id) => ("id", id.0.into()),
+        RoleRef::Name(name) => ("name_folded", name.folded().into()),
+    };
+    let sql = format!(
+        r#"SELECT r.*, p."permission" AS "permission" FROM "roles" r
+LEFT JOIN "role_permissions" p ON p."role_id" = r."id"
+WHERE r."environment_id" = {} AND r."{column}" = {}
+ORDER BY p."position""#,
+        placeholder(backend, 1),
+        placeholder(backend, 2)
+    );
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [env.0.into(), value],
+        ))
+        .await
+        .map_err(error::on_query("look up a role"))?;
+    let first = rows.first().ok_or_else(|| not_found(role_ref))?;
+    let row = role::Model::from_query_result(first, "").map_err(error::on_query("read a role"))?;
+    let mut permissions = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let permission: Option<String> = r
+            .try_get("", "permission")
+            .map_err(error::on_query("read a role's permissions"))?;
+        permissions.extend(permission);
+    }
+    convert::role(row, permissions)
 }
 
 pub(super) async fn identity_row(

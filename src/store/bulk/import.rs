@@ -3,7 +3,9 @@
 
 use std::time::Instant;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
+};
 
 use super::{insert_state, refuse_unloadable};
 use crate::domain::{
@@ -53,6 +55,7 @@ impl Store {
         let state = build(&builtins)?;
         refuse_unloadable(env, &state)?;
         let built = Instant::now();
+        let unchecked = skip_reference_checks(&tx.txn, env).await?;
         let inserted =
             insert_state(&mut tx, &state, IMPORT_ACTION, true, std::future::ready(())).await?;
         let stored = Instant::now();
@@ -66,6 +69,7 @@ impl Store {
             begin_and_check_ms = ms(checked - started),
             build_ms = ms(built - checked),
             insert_ms = ms(stored - built),
+            foreign_key_checks = !unchecked,
             commit_ms = ms(stored.elapsed()),
             "import: stored"
         );
@@ -92,6 +96,55 @@ impl Store {
             .map_err(error::on_query("find the environment's admin account"))?
             .map(|row| IdentityId(row.object_id)))
     }
+}
+
+/// On PostgreSQL, turns the foreign-key triggers off for the rest of the
+/// import's transaction (`SET LOCAL session_replication_role = replica`), when
+/// the connecting role may (a superuser, or one granted `SET` on that
+/// parameter): they check each inserted row's references one query at a time,
+/// most of the database's work in an import, while the import has resolved
+/// every reference itself against the objects it inserts and the builtins,
+/// which its environment's write lock keeps in place. The environment's row,
+/// which no write lock covers, is locked against deletion instead. Returns
+/// whether the checks are off.
+async fn skip_reference_checks(
+    txn: &sea_orm::DatabaseTransaction,
+    env: crate::domain::EnvironmentId,
+) -> Result<bool> {
+    if txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(false);
+    }
+    let doing = "turn off the reference checks";
+    txn.execute_unprepared("SAVEPOINT import_reference_checks")
+        .await
+        .map_err(error::on_query(doing))?;
+    let off = txn
+        .execute_unprepared("SET LOCAL session_replication_role = replica")
+        .await;
+    let end = if off.is_ok() {
+        "RELEASE SAVEPOINT import_reference_checks"
+    } else {
+        "ROLLBACK TO SAVEPOINT import_reference_checks; RELEASE SAVEPOINT import_reference_checks"
+    };
+    txn.execute_unprepared(end)
+        .await
+        .map_err(error::on_query(doing))?;
+    if let Err(e) = off {
+        tracing::info!(
+            error = %e,
+            "import: the database role may not set session_replication_role; \
+             the import runs with foreign-key checks (slower)"
+        );
+        return Ok(false);
+    }
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        r#"SELECT 1 FROM "environments" WHERE "id" = $1 FOR KEY SHARE"#,
+        [env.0.into()],
+    ))
+    .await
+    .map_err(error::on_query("lock the environment"))?;
+    Ok(true)
 }
 
 fn ms(d: std::time::Duration) -> u64 {
