@@ -66,6 +66,22 @@ impl Ancestry {
 }
 
 impl NodeTable {
+    /// How many steps up from `slot` the node `ancestor` is, if it is at most
+    /// `limit` steps up. Cheaper than an [`Ancestry`] for the few grants most
+    /// identities hold, and it stops at `limit` (the best grant found so far).
+    #[inline]
+    pub fn steps_up(&self, slot: u32, ancestor: u32, limit: usize) -> Option<usize> {
+        let mut current = slot;
+        for steps in 0..=limit {
+            if current == ancestor {
+                return Some(steps);
+            }
+            // `NONE` is past the end of `parents`, which ends the walk.
+            current = *self.parents.get(current as usize)?;
+        }
+        None
+    }
+
     pub fn resolve(&self, node: &NodeRef) -> Option<u32> {
         match node {
             NodeRef::Id(id) => self.by_id.get(id).copied(),
