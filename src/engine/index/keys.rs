@@ -21,7 +21,6 @@ fn fold_multiply(a: u64, b: u64) -> u64 {
 #[derive(Clone)]
 pub(crate) struct KeyHasher {
     seeds: [u64; 2],
-    text: DefaultHashBuilder,
 }
 
 impl Default for KeyHasher {
@@ -29,7 +28,7 @@ impl Default for KeyHasher {
         let text = DefaultHashBuilder::default();
         // Odd seeds, so that a zero half of a key does not zero the product.
         let seeds = [text.hash_one(1u8) | 1, text.hash_one(2u8) | 1];
-        Self { seeds, text }
+        Self { seeds }
     }
 }
 
@@ -41,20 +40,50 @@ impl KeyHasher {
         fold_multiply(hi ^ self.seeds[0], lo ^ self.seeds[1])
     }
 
+    /// The hash of a text: its 8-byte words (the last one overlapping the one
+    /// before) folded one by one into the seeds and the length. A general-purpose
+    /// hasher spends about as much on framing as on a short text itself.
+    #[inline]
     pub fn text(&self, text: &str) -> u64 {
-        self.text.hash_one(text.as_bytes())
+        self.words(text.as_bytes(), |word| word).0
     }
 
-    /// The hash of `fold(text)`, without allocating for ASCII text of up to 128 bytes.
+    /// The hash of `fold(text)`: ASCII letters are lowered a word at a time as
+    /// they are hashed, so this is `text` of the lower-cased text.
+    #[inline]
     pub fn folded(&self, text: &str) -> u64 {
-        let mut buf = [0u8; 128];
-        match buf.get_mut(..text.len()) {
-            Some(out) if text.is_ascii() => {
-                lower_ascii(text.as_bytes(), out);
-                self.text.hash_one(&*out)
-            }
-            _ => self.text.hash_one(fold(text).as_bytes()),
+        match self.words(text.as_bytes(), lower_word) {
+            (hash, high) if high & TOP_BITS == 0 => hash,
+            _ => self.text(&fold(text)),
         }
+    }
+
+    /// The hash of `bytes` with each word passed through `map`, and the OR of the
+    /// words as read (whose top bits say whether every byte was ASCII).
+    #[inline]
+    fn words(&self, bytes: &[u8], map: impl Fn(u64) -> u64) -> (u64, u64) {
+        let len = bytes.len();
+        let mut state = self.seeds[0] ^ len as u64;
+        let mut mix = |word: u64| {
+            state = fold_multiply(state ^ map(word), self.seeds[1]);
+            word
+        };
+        if len < 8 {
+            let word =
+                (bytes.iter().enumerate()).fold(0, |word, (i, &b)| word | u64::from(b) << (8 * i));
+            let high = mix(word);
+            return (state, high);
+        }
+        let mut high = 0;
+        let mut at = 0;
+        while at + 8 <= len {
+            high |= mix(word_at(bytes, at));
+            at += 8;
+        }
+        if at < len {
+            high |= mix(word_at(bytes, len - 8));
+        }
+        (state, high)
     }
 }
 
@@ -83,30 +112,24 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(chunk.unwrap_or_default())
 }
 
-/// Writes the ASCII `text` lower-cased into `out`, of the same length.
-fn lower_ascii(text: &[u8], out: &mut [u8]) {
-    let len = text.len().min(out.len());
-    if len < 8 {
-        for (o, b) in out.iter_mut().zip(text) {
-            *o = b.to_ascii_lowercase();
-        }
-        return;
+/// Whether two texts are equal, compared a word at a time.
+#[inline]
+pub(crate) fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let len = a.len();
+    if len != b.len() || len < 8 {
+        return a == b;
     }
-    let mut put = |at: usize| {
-        let lower = lower_word(word_at(text, at)).to_le_bytes();
-        if let Some(o) = out.get_mut(at..at + 8) {
-            o.copy_from_slice(&lower);
-        }
-    };
+    let mut differ = 0;
     let mut at = 0;
     while at + 8 <= len {
-        put(at);
+        differ |= word_at(a, at) ^ word_at(b, at);
         at += 8;
     }
-    // The last word overlaps the one before, unless the length is a multiple of 8.
     if at < len {
-        put(len - 8);
+        differ |= word_at(a, len - 8) ^ word_at(b, len - 8);
     }
+    differ == 0
 }
 
 /// Whether `stored`, case-folded, equals `query` case-folded.
@@ -212,6 +235,8 @@ mod tests {
                     let text = String::from_utf8(text).unwrap();
                     let lower = text.to_ascii_lowercase();
                     assert_eq!(hasher.folded(&text), hasher.text(&lower), "{text:?}");
+                    assert!(same_text(&lower, &text.to_ascii_lowercase()));
+                    assert_eq!(same_text(&text, &lower), text == lower, "{text:?}");
                     assert!(same_folded(&text, &lower), "{text:?}");
                     assert!(same_folded(&text.to_ascii_uppercase(), &text), "{text:?}");
                     let plain = "k".repeat(len);
