@@ -1,5 +1,5 @@
-//! Hashing of the keys a check looks up: UUIDs by one multiply, texts by
-//! foldhash, emails case-folded on the stack.
+//! Hashing of the keys a check looks up: UUIDs by one multiply, texts by one
+//! multiply per 8-byte word, emails case-folded a word at a time as they are hashed.
 //!
 //! A general-purpose hasher spends most of a check's hashing on framing (a
 //! length prefix, a byte loop for the tail); a UUID is already 16 random-enough

@@ -62,7 +62,7 @@ impl PermissionNames {
         *count = count.saturating_sub(1);
         if *count == 0 {
             if let Some(name) = self.names[id as usize].take() {
-                self.by_name.remove(&*name);
+                self.by_name.remove(&name);
             }
             self.free.push(id);
         }
