@@ -417,3 +417,68 @@ fn a_checker_of_an_unknown_environment_denies_as_check_does() {
     assert_eq!(batched, alone);
     assert_eq!(batched.reason, Reason::UnknownIdentity);
 }
+
+/// The nearest granting assignment (then the smallest id) is named whether the
+/// identity holds many grants (the ancestor chain is built once) or few (each
+/// grant's node is looked for by walking up): checked against a model of the
+/// rule at every node of a deep chain while assignments are deleted one by one.
+#[test]
+fn the_winner_is_the_same_with_many_grants_or_few() {
+    let env = EnvironmentId::generate();
+    let mut chain: Vec<Node> = vec![node(env, "n0", None)];
+    for depth in 1..7 {
+        let parent = chain[depth - 1].id;
+        chain.push(node(env, &format!("n{depth}"), Some(parent)));
+    }
+    let reader = role(env, "Reader", &["Docs:Read"]);
+    let editor = role(env, "Editor", &["Docs:*"]);
+    let other = role(env, "Other", &["Other:Do"]);
+    let alice = identity(env, "alice@example.com");
+    let held = [
+        (&reader, 0, (None, None)),
+        (&reader, 2, (None, None)),
+        (&editor, 2, (None, None)),
+        (&other, 4, (None, None)),
+        (&reader, 5, (Some(2_000), None)),
+        (&editor, 6, (None, Some(500))),
+        (&reader, 3, (None, None)),
+    ];
+    let mut assignments: Vec<(Assignment, usize)> = held
+        .iter()
+        .map(|&(r, depth, window)| (assignment(&alice, r, &chain[depth], window), depth))
+        .collect();
+    let state = EnvironmentState {
+        roles: vec![reader.clone(), editor.clone(), other.clone()],
+        identities: vec![alice.clone()],
+        nodes: chain.clone(),
+        assignments: assignments.iter().map(|(a, _)| a.clone()).collect(),
+        api_keys: Vec::new(),
+    };
+    let mut world = World::new(state);
+    let grants = |a: &Assignment| {
+        if a.role_id == other.id {
+            false
+        } else {
+            a.effective_from.is_none_or(|f| f.0 <= T.0) && a.effective_to.is_none_or(|t| T.0 < t.0)
+        }
+    };
+    loop {
+        for (depth, target) in chain.iter().enumerate() {
+            let expected = (assignments.iter())
+                .filter(|(a, d)| *d <= depth && grants(a))
+                .min_by_key(|(a, d)| (depth - d, a.id))
+                .map(|(a, _)| a.id);
+            let got = world.check(&alice, "Docs:Read", target, T.0).granted_by;
+            let held = assignments.len();
+            assert_eq!(
+                got.map(|by| by.assignment_id),
+                expected,
+                "{held} held, depth {depth}"
+            );
+        }
+        let Some((gone, _)) = assignments.pop() else {
+            break;
+        };
+        world.apply(Event::AssignmentDeleted(gone.id));
+    }
+}

@@ -9,6 +9,10 @@ use crate::domain::{
 };
 use crate::engine::answer::{Decision, Denial, GrantedBy, Reason};
 
+/// Identities with up to this many grants have each grant's node looked for by
+/// walking up from the asked node; with more, the ancestor chain is built once.
+const WALKED_GRANTS: usize = 4;
+
 /// A permission as asked: its text and, if some role holds it exactly, its id.
 pub(super) struct InternedPermission<'a> {
     pub(super) text: &'a str,
@@ -73,13 +77,38 @@ impl EnvIndex {
         if row.grants.is_empty() {
             return Decision::denied(revision, Reason::NoMatchingAssignment);
         }
-        let chain = self.nodes.ancestry(node);
+        let winner = if row.grants.len() <= WALKED_GRANTS {
+            let limit = self.nodes.len();
+            self.winner(&row.grants, permission, at, |n, best| {
+                self.nodes.steps_up(node, n, best.unwrap_or(limit))
+            })
+        } else {
+            let chain = self.nodes.ancestry(node);
+            self.winner(&row.grants, permission, at, |n, _| chain.distance(n))
+        };
+        match winner.and_then(|(w, asked)| self.granted_by(w, &asked)) {
+            Some(by) => Decision::granted(revision, by),
+            None => Decision::denied(revision, Reason::NoMatchingAssignment),
+        }
+    }
+
+    /// The grant that gives `permission` at `at` nearest to the node, the smallest
+    /// assignment id among the nearest; `distance(n, best)` is how far above the
+    /// node `n` is, if it is (it may say `None` for a distance past `best`).
+    #[inline]
+    fn winner<'a, 'p>(
+        &self,
+        grants: &'a [Grant],
+        permission: &'p Permission,
+        at: Timestamp,
+        distance: impl Fn(u32, Option<usize>) -> Option<usize>,
+    ) -> Option<(&'a Grant, InternedPermission<'p>)> {
         // Interned only once some grant is on the chain and in effect: most denials
         // never hash the permission.
         let mut asked: Option<InternedPermission<'_>> = None;
         let mut winner: Option<(usize, &Grant)> = None;
-        for grant in &row.grants {
-            let Some(distance) = chain.distance(grant.node) else {
+        for grant in grants {
+            let Some(distance) = distance(grant.node, winner.map(|(d, _)| d)) else {
                 continue;
             };
             let better = match winner {
@@ -96,13 +125,7 @@ impl EnvIndex {
                 winner = Some((distance, grant));
             }
         }
-        match winner
-            .zip(asked)
-            .and_then(|((_, w), asked)| self.granted_by(w, &asked))
-        {
-            Some(by) => Decision::granted(revision, by),
-            None => Decision::denied(revision, Reason::NoMatchingAssignment),
-        }
+        winner.map(|(_, w)| w).zip(asked)
     }
 
     fn granted_by(&self, grant: &Grant, asked: &InternedPermission<'_>) -> Option<GrantedBy> {

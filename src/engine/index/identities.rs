@@ -3,7 +3,7 @@
 use compact_str::CompactString;
 
 use super::grants::{AssignmentIds, Grant};
-use super::keys::same_folded;
+use super::keys::{same_folded, same_text};
 use super::slots::{KeyHasher, SlotIndex, allocate_slot, compact_heap_bytes};
 use crate::domain::{AssignmentId, Identity, IdentityId, IdentityRef, IdentityStatus};
 
@@ -77,7 +77,7 @@ impl IdentityTable {
                 let hash = self.by_external_id.hasher().text(wanted);
                 self.by_external_id.find(hash, |s| {
                     let row = self.row(s).and_then(|r| r.external_id.as_ref());
-                    row.is_some_and(|e| &**e == wanted)
+                    row.is_some_and(|e| same_text(e, wanted))
                 })
             }
             IdentityRef::Email(email) => {

@@ -15,6 +15,7 @@ mod nodes;
 mod permission_set;
 mod roles;
 mod slots;
+mod text_index;
 
 use hashbrown::HashMap;
 

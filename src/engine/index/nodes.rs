@@ -5,7 +5,8 @@ use compact_str::CompactString;
 use hashbrown::HashMap;
 
 use super::keys::UuidHashBuilder;
-use super::slots::{NONE, allocate_slot, compact_heap_bytes, table_heap_bytes, text_heap_bytes};
+use super::slots::{NONE, allocate_slot, table_heap_bytes, text_heap_bytes};
+use super::text_index::TextIndex;
 use crate::domain::{Node, NodeId, NodeKey, NodeRef};
 
 /// Ancestor chains up to this length are kept on the stack.
@@ -39,8 +40,7 @@ pub(crate) struct NodeTable {
     parents: Vec<u32>,
     free: Vec<u32>,
     by_id: HashMap<NodeId, u32, UuidHashBuilder>,
-    /// Keys of up to 24 bytes sit in the table itself: comparing one reads no other memory.
-    by_key: HashMap<CompactString, u32>,
+    by_key: TextIndex,
 }
 
 /// A node and its ancestors, nearest first.
@@ -66,10 +66,26 @@ impl Ancestry {
 }
 
 impl NodeTable {
+    /// How many steps up from `slot` the node `ancestor` is, if it is at most
+    /// `limit` steps up. Cheaper than an [`Ancestry`] for the few grants most
+    /// identities hold, and it stops at `limit` (the best grant found so far).
+    #[inline]
+    pub fn steps_up(&self, slot: u32, ancestor: u32, limit: usize) -> Option<usize> {
+        let mut current = slot;
+        for steps in 0..=limit {
+            if current == ancestor {
+                return Some(steps);
+            }
+            // `NONE` is past the end of `parents`, which ends the walk.
+            current = *self.parents.get(current as usize)?;
+        }
+        None
+    }
+
     pub fn resolve(&self, node: &NodeRef) -> Option<u32> {
         match node {
             NodeRef::Id(id) => self.by_id.get(id).copied(),
-            NodeRef::Key(key) => self.by_key.get(key.as_str()).copied(),
+            NodeRef::Key(key) => self.by_key.get(key.as_str()),
         }
     }
 
@@ -172,7 +188,7 @@ impl NodeTable {
                     self.rows[slot as usize] = Some(row);
                 }
                 self.by_id.insert(node.id, slot);
-                self.by_key.insert(node.key.as_str().into(), slot);
+                self.by_key.insert(node.key.as_str(), slot);
                 slot
             }
         };
@@ -187,12 +203,12 @@ impl NodeTable {
         if row.key == *key {
             return;
         }
-        if self.by_key.get(row.key.as_str()) == Some(&slot) {
+        if self.by_key.get(row.key.as_str()) == Some(slot) {
             self.by_key.remove(row.key.as_str());
         }
         row.key = key.clone();
         row.key_text = key.as_str().into();
-        self.by_key.insert(key.as_str().into(), slot);
+        self.by_key.insert(key.as_str(), slot);
     }
 
     /// Moves `slot` under `parent`; a move that would make a cycle is ignored.
@@ -225,7 +241,7 @@ impl NodeTable {
             return;
         };
         self.by_id.remove(&row.id);
-        if self.by_key.get(row.key.as_str()) == Some(&slot) {
+        if self.by_key.get(row.key.as_str()) == Some(slot) {
             self.by_key.remove(row.key.as_str());
         }
         self.free.push(slot);
@@ -314,14 +330,9 @@ impl NodeTable {
                     + r.assignments.capacity() * std::mem::size_of::<NodeAssignment>()
             })
             .sum();
-        let keys: usize = self.by_key.keys().map(compact_heap_bytes).sum();
-        rows + keys
+        rows + self.by_key.heap_bytes()
             + self.rows.capacity() * std::mem::size_of::<Option<NodeRow>>()
             + (self.parents.capacity() + self.free.capacity()) * 4
             + table_heap_bytes(self.by_id.capacity(), std::mem::size_of::<(NodeId, u32)>())
-            + table_heap_bytes(
-                self.by_key.capacity(),
-                std::mem::size_of::<(CompactString, u32)>(),
-            )
     }
 }

@@ -6,7 +6,8 @@ use compact_str::CompactString;
 use hashbrown::HashMap;
 
 use super::permission_set::PermissionSet;
-use super::slots::{allocate_slot, compact_heap_bytes, table_heap_bytes};
+use super::slots::{allocate_slot, table_heap_bytes};
+use super::text_index::TextIndex;
 use crate::domain::{PermissionPattern, Role, RoleId, RoleName};
 
 #[derive(Clone)]
@@ -30,8 +31,7 @@ pub(crate) struct RoleRow {
 /// Concrete permission names that some role holds, as dense ids, counted by holder.
 #[derive(Clone, Default)]
 struct PermissionNames {
-    /// Names of up to 24 bytes sit in the table itself: comparing one reads no other memory.
-    by_name: HashMap<CompactString, u32>,
+    by_name: TextIndex,
     holders: Vec<u32>,
     names: Vec<Option<Box<str>>>,
     free: Vec<u32>,
@@ -39,7 +39,7 @@ struct PermissionNames {
 
 impl PermissionNames {
     fn intern(&mut self, name: &str) -> Option<u32> {
-        if let Some(&id) = self.by_name.get(name) {
+        if let Some(id) = self.by_name.get(name) {
             self.holders[id as usize] += 1;
             return Some(id);
         }
@@ -51,7 +51,7 @@ impl PermissionNames {
             self.names[id as usize] = Some(name.into());
             self.holders[id as usize] = 1;
         }
-        self.by_name.insert(name.into(), id);
+        self.by_name.insert(name, id);
         Some(id)
     }
 
@@ -62,19 +62,15 @@ impl PermissionNames {
         *count = count.saturating_sub(1);
         if *count == 0 {
             if let Some(name) = self.names[id as usize].take() {
-                self.by_name.remove(&*name);
+                self.by_name.remove(&name);
             }
             self.free.push(id);
         }
     }
 
     fn heap_bytes(&self) -> usize {
-        let text: usize = self
-            .by_name
-            .keys()
-            .map(|k| k.len() + compact_heap_bytes(k))
-            .sum();
-        text + table_heap_bytes(self.by_name.capacity(), 32)
+        self.by_name.text_bytes()
+            + self.by_name.heap_bytes()
             + self.names.capacity() * 16
             + (self.holders.capacity() + self.free.capacity()) * 4
     }
@@ -103,7 +99,7 @@ impl RoleTable {
 
     /// The id of a concrete permission some role holds exactly.
     pub fn permission_id(&self, permission: &str) -> Option<u32> {
-        self.permissions.by_name.get(permission).copied()
+        self.permissions.by_name.get(permission)
     }
 
     /// Index in the role's `patterns` of the pattern granting `permission`, preferring
