@@ -44,6 +44,12 @@ pub struct DatabaseArgs {
     /// share a database with other applications. Ignored on SQLite.
     #[arg(long, env = "RBACD_DATABASE_SCHEMA", default_value = "public")]
     pub database_schema: String,
+    /// Connections the instance opens to the database at most. Each
+    /// environment's lane holds one while its batch of writes is open; reads
+    /// and the granting rule's role lookups take the others.
+    #[arg(long, env = "RBACD_DATABASE_MAX_CONNECTIONS", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub database_max_connections: u32,
 }
 
 /// How to serve.
@@ -330,6 +336,24 @@ mod tests {
         assert_eq!(
             "unix:/run/r.sock".parse::<Listen>(),
             Ok(Listen::Unix("/run/r.sock".into()))
+        );
+    }
+
+    #[test]
+    fn the_connection_pool_defaults_to_twenty_and_refuses_fewer_than_two() {
+        let pool = |args: &[&str]| {
+            Cli::try_parse_from([&["rbacd", "serve"], args].concat())
+                .map(|cli| match cli.command {
+                    Command::Serve(serve) => serve.database.database_max_connections,
+                    other => panic!("parsed as {other:?}"),
+                })
+                .map_err(|e| e.kind())
+        };
+        assert_eq!(pool(&[]), Ok(20));
+        assert_eq!(pool(&["--database-max-connections", "64"]), Ok(64));
+        assert_eq!(
+            pool(&["--database-max-connections", "1"]),
+            Err(clap::error::ErrorKind::ValueValidation)
         );
     }
 

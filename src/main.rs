@@ -122,9 +122,13 @@ async fn environment(command: EnvironmentCommand) -> Result<(), String> {
 }
 
 async fn connect(database: &DatabaseArgs) -> Result<Store, String> {
-    Store::connect_in_schema(&database.database_url, Some(&database.database_schema))
-        .await
-        .map_err(|e| e.to_string())
+    Store::connect_in_schema(
+        &database.database_url,
+        Some(&database.database_schema),
+        Some(database.database_max_connections),
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
 
 fn settings(args: &ServeArgs) -> Settings {
@@ -133,6 +137,7 @@ fn settings(args: &ServeArgs) -> Settings {
     Settings {
         database_url: args.database.database_url.clone(),
         database_schema: Some(args.database.database_schema.clone()),
+        database_max_connections: Some(args.database.database_max_connections),
         min_revision_timeout: Duration::from_millis(args.min_revision_timeout_ms),
         poll_interval: Duration::from_millis(args.poll_interval_ms.max(10)),
         max_staleness: args.max_staleness,

@@ -63,6 +63,8 @@ pub struct Settings {
     pub database_url: String,
     /// PostgreSQL schema of rbacd's tables (created if missing); the default search path when `None`.
     pub database_schema: Option<String>,
+    /// Connections to the database at most (`None`: the driver's default).
+    pub database_max_connections: Option<u32>,
     /// How long a check waits for its `min_revision` before UNAVAILABLE.
     pub min_revision_timeout: Duration,
     /// How often the change log is polled for other instances' writes.
@@ -92,6 +94,7 @@ impl Settings {
         Self {
             database_url: database_url.into(),
             database_schema: None,
+            database_max_connections: None,
             min_revision_timeout: Duration::from_secs(5),
             poll_interval: Duration::from_millis(250),
             max_staleness: Duration::from_secs(60),
@@ -145,8 +148,12 @@ impl App {
             None => None,
         };
         let store = Arc::new(
-            Store::connect_in_schema(&settings.database_url, settings.database_schema.as_deref())
-                .await?,
+            Store::connect_in_schema(
+                &settings.database_url,
+                settings.database_schema.as_deref(),
+                settings.database_max_connections,
+            )
+            .await?,
         );
         store.migrate().await?;
         let bootstrapped = store

@@ -69,13 +69,17 @@ pub struct Store {
 impl Store {
     /// Connects to `url` (`sqlite://…` or `postgres://…`).
     pub async fn connect(url: &str) -> Result<Self> {
-        Self::connect_in_schema(url, None).await
+        Self::connect_in_schema(url, None, None).await
     }
 
     /// Connects to `url`; on PostgreSQL, with rbacd's tables in `schema`
     /// (created if missing) instead of the default search path. SQLite ignores it.
     #[tracing::instrument(skip_all, err(level = "debug"))]
-    pub async fn connect_in_schema(url: &str, schema: Option<&str>) -> Result<Self> {
+    pub async fn connect_in_schema(
+        url: &str,
+        schema: Option<&str>,
+        max_connections: Option<u32>,
+    ) -> Result<Self> {
         let schema = schema.filter(|s| *s != "public");
         if let Some(name) = schema {
             check_schema_name(name)?;
@@ -85,6 +89,9 @@ impl Store {
         if let Some(name) = schema {
             let name = name.to_owned();
             options.map_sqlx_postgres_opts(move |o| o.options([("search_path", name.clone())]));
+        }
+        if let Some(max) = max_connections {
+            options.max_connections(max);
         }
         options
             .sqlx_logging(false)
