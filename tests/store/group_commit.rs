@@ -249,17 +249,40 @@ async fn revisions_are_consecutive_per_request_and_gap_free_under_writes_from_ma
     assert!(seen > before);
 }
 
+/// Two stores on one PostgreSQL database, as two instances; `None` on SQLite,
+/// whose one writer holds every environment's writes by design (one lane for
+/// the store).
+async fn two_instances(db: &TestDb) -> Option<(Arc<Store>, Arc<Store>)> {
+    if !db.is_postgres() {
+        eprintln!("skipped on SQLite: one writer per database");
+        return None;
+    }
+    let one = Arc::new(open(db).await);
+    let two = Arc::new(Store::connect(&db.url).await.unwrap());
+    Some((one, two))
+}
+
+/// A write in `free` commits on each instance without waiting. (The timeout
+/// only turns a hang into a failure.)
+async fn writes_without_waiting(one: &Store, two: &Store, free: Caller) {
+    for (store, name) in [(one, "One"), (two, "Two")] {
+        let made = tokio::time::timeout(
+            Duration::from_secs(20),
+            store.create_role(free, role(name, &["A:B"])),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{name}: a write of another environment waited"))
+        .unwrap();
+        assert_consecutive(&made);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_environment_writes_while_another_environment_holds_a_write_open() {
     let db = TestDb::new().await;
-    if !db.is_postgres() {
-        // SQLite has one writer for the whole file: there a held write holds
-        // every environment's, by design (one lane for the store).
-        eprintln!("skipped on SQLite: one writer per database");
+    let Some((one, two)) = two_instances(&db).await else {
         return;
-    }
-    let one = Arc::new(open(&db).await);
-    let two = Arc::new(Store::connect(&db.url).await.unwrap());
+    };
     let (_, held_scope) = provision(&one, "held").await;
     let (_, free_scope) = provision(&one, "free").await;
 
@@ -286,18 +309,8 @@ async fn an_environment_writes_while_another_environment_holds_a_write_open() {
         tokio::spawn(async move { two.create_role(held_scope, role("There", &["A:B"])).await })
     };
 
-    // Another environment does not wait, on either instance. (The timeout only
-    // turns a hang into a failure.)
-    for (store, name) in [(&one, "One"), (&two, "Two")] {
-        let made = tokio::time::timeout(
-            Duration::from_secs(20),
-            store.create_role(free_scope, role(name, &["A:B"])),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("{name}: a write of another environment waited"))
-        .unwrap();
-        assert_consecutive(&made);
-    }
+    // Another environment does not wait, on either instance.
+    writes_without_waiting(&one, &two, free_scope).await;
     assert!(
         !same_here.is_finished(),
         "the held environment's lane is held"
@@ -423,12 +436,9 @@ fn loadable_roles(env: EnvironmentId, count: usize) -> EnvironmentState {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_load_holds_no_other_environment_while_it_inserts_its_objects() {
     let db = TestDb::new().await;
-    if !db.is_postgres() {
-        eprintln!("skipped on SQLite: one writer per database");
+    let Some((one, two)) = two_instances(&db).await else {
         return;
-    }
-    let one = Arc::new(open(&db).await);
-    let two = Arc::new(Store::connect(&db.url).await.unwrap());
+    };
     let (_, loading) = provision(&one, "loading").await;
     let (_, free) = provision(&one, "free").await;
     let before = one.latest_revision().await.unwrap();
@@ -448,18 +458,8 @@ async fn a_bulk_load_holds_no_other_environment_while_it_inserts_its_objects() {
     };
     objects_in.await.expect("the load inserted its objects");
 
-    // Other environments write and commit on both instances meanwhile. (The
-    // timeout only turns a hang into a failure.)
-    for (store, name) in [(&one, "One"), (&two, "Two")] {
-        let made = tokio::time::timeout(
-            Duration::from_secs(20),
-            store.create_role(free, role(name, &["A:B"])),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("{name}: a write of another environment waited"))
-        .unwrap();
-        assert_consecutive(&made);
-    }
+    // Other environments write and commit on both instances meanwhile.
+    writes_without_waiting(&one, &two, free).await;
 
     release.send(()).unwrap();
     let loaded = loader.await.unwrap().unwrap();
