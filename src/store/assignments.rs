@@ -115,38 +115,21 @@ async fn plan(
         Error::NotFound(m) if !item.is_empty() => Error::NotFound(format!("{item}: {m}")),
         other => other,
     };
-    let who = match resolved.identities.get(&new.identity) {
-        Some(row) => row.clone(),
-        None => {
-            let row = resolve::identity_row(&tx.txn, env, &new.identity)
-                .await
-                .map_err(in_item)?;
-            resolved
-                .identities
-                .insert(new.identity.clone(), row.clone());
-            row
-        }
-    };
-    let role = match resolved.roles.get(&new.role) {
-        Some(row) => row.clone(),
-        None => {
-            let row = resolve::role_row(&tx.txn, env, &new.role)
-                .await
-                .map_err(in_item)?;
-            resolved.roles.insert(new.role.clone(), row.clone());
-            row
-        }
-    };
-    let at = match resolved.nodes.get(&new.node) {
-        Some(row) => row.clone(),
-        None => {
-            let row = resolve::node_row(&tx.txn, env, &new.node)
-                .await
-                .map_err(in_item)?;
-            resolved.nodes.insert(new.node.clone(), row.clone());
-            row
-        }
-    };
+    let who = cached(&mut resolved.identities, &new.identity, || {
+        resolve::identity_row(&tx.txn, env, &new.identity)
+    })
+    .await
+    .map_err(in_item)?;
+    let role = cached(&mut resolved.roles, &new.role, || {
+        resolve::role_row(&tx.txn, env, &new.role)
+    })
+    .await
+    .map_err(in_item)?;
+    let at = cached(&mut resolved.nodes, &new.node, || {
+        resolve::node_row(&tx.txn, env, &new.node)
+    })
+    .await
+    .map_err(in_item)?;
     let prefix = if item.is_empty() {
         String::new()
     } else {
@@ -173,6 +156,21 @@ async fn plan(
             inherited: false,
         },
     })
+}
+
+/// The row `map` holds for `key`, else the one `read` finds, kept for next time.
+async fn cached<K, V, F>(map: &mut HashMap<K, V>, key: &K, read: impl FnOnce() -> F) -> Result<V>
+where
+    K: Clone + Eq + std::hash::Hash,
+    V: Clone,
+    F: Future<Output = Result<V>>,
+{
+    if let Some(row) = map.get(key) {
+        return Ok(row.clone());
+    }
+    let row = read().await?;
+    map.insert(key.clone(), row.clone());
+    Ok(row)
 }
 
 /// An assignment to insert, and what to say if its triple is taken.

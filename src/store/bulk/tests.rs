@@ -74,6 +74,17 @@ fn objects(env: EnvironmentId, root: NodeId) -> EnvironmentState {
     }
 }
 
+/// What the store holds of environment `env`.
+async fn stored(store: &Store, env: EnvironmentId) -> EnvironmentState {
+    let snapshot = store.load_snapshot().await.unwrap();
+    snapshot
+        .environments
+        .into_iter()
+        .find(|(e, _)| e.id == env)
+        .unwrap()
+        .1
+}
+
 #[tokio::test]
 async fn loads_every_object_with_the_change_row_a_create_writes() {
     let (_db, store, env, root) = store().await;
@@ -103,13 +114,7 @@ async fn loads_every_object_with_the_change_row_a_create_writes() {
     );
     assert_eq!(changes.last().unwrap().revision, loaded.revision);
 
-    let snapshot = store.load_snapshot().await.unwrap();
-    let stored = &snapshot
-        .environments
-        .iter()
-        .find(|(e, _)| e.id == env)
-        .unwrap()
-        .1;
+    let stored = stored(&store, env).await;
     assert!(state.roles.iter().all(|r| stored.roles.contains(r)));
     assert!(
         state
@@ -192,13 +197,7 @@ async fn loads_more_objects_than_one_statement_holds() {
     .collect();
     assert!(written.iter().copied().eq(expected.iter()));
 
-    let snapshot = store.load_snapshot().await.unwrap();
-    let stored = &snapshot
-        .environments
-        .iter()
-        .find(|(e, _)| e.id == env)
-        .unwrap()
-        .1;
+    let stored = stored(&store, env).await;
     // The environment's creation made one assignment besides: its admin's grant.
     let got: std::collections::HashSet<_> = stored.assignments.iter().map(|a| a.id).collect();
     assert_eq!(got.len(), state.assignments.len() + 1);

@@ -31,6 +31,41 @@ use crate::{noop::Noop, seed::API_KEY};
 /// How long a child may take to get ready (the large dataset takes a while).
 const READY_TIMEOUT: Duration = Duration::from_secs(900);
 
+/// A port on 127.0.0.1 free at the moment.
+pub fn free_port() -> Result<SocketAddr, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("a free port: {e}"))
+}
+
+/// Starts `rbacd serve` from `binary` on `database_url`, listening on `addr`
+/// with metrics on `metrics`, its output appended to `log`; killed when dropped.
+pub fn spawn_rbacd(
+    binary: &std::path::Path,
+    database_url: &str,
+    addr: SocketAddr,
+    metrics: SocketAddr,
+    log: &std::path::Path,
+) -> Result<Child, String> {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("{}: {e}", log.display()))?;
+    let err = out.try_clone().map_err(|e| e.to_string())?;
+    Command::new(binary)
+        .args(["serve", "--database-url", database_url, "--listen"])
+        .arg(addr.to_string())
+        .arg("--metrics-listen")
+        .arg(metrics.to_string())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("start {}: {e}", binary.display()))
+}
+
 // ---------------------------------------------------------------- child side
 
 /// Serves rbacd (on `database_url`) or the no-op on 127.0.0.1:0 until stdin closes.

@@ -11,7 +11,6 @@ use std::{
     collections::VecDeque,
     net::SocketAddr,
     path::PathBuf,
-    process::Stdio,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed},
@@ -93,8 +92,8 @@ impl Instance {
     fn new(name: &'static str) -> Result<Self, String> {
         Ok(Self {
             name,
-            addr: free_port()?,
-            metrics: free_port()?,
+            addr: crate::child::free_port()?,
+            metrics: crate::child::free_port()?,
             pid: AtomicU32::new(0),
             child: tokio::sync::Mutex::new(None),
         })
@@ -107,25 +106,14 @@ impl Instance {
         url: &str,
         probe: &pb::CheckRequest,
     ) -> Result<Duration, String> {
-        let path = args.log_dir.join(format!("soak-{}.log", self.name));
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let err = log.try_clone().map_err(|e| e.to_string())?;
         let started = Instant::now();
-        let child = Command::new(&args.rbacd)
-            .args(["serve", "--database-url", url, "--listen"])
-            .arg(self.addr.to_string())
-            .arg("--metrics-listen")
-            .arg(self.metrics.to_string())
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("start {}: {e}", args.rbacd.display()))?;
+        let child = crate::child::spawn_rbacd(
+            &args.rbacd,
+            url,
+            self.addr,
+            self.metrics,
+            &args.log_dir.join(format!("soak-{}.log", self.name)),
+        )?;
         self.pid.store(child.id().unwrap_or(0), Relaxed);
         *self.child.lock().await = Some(child);
         while started.elapsed() < Duration::from_secs(120) {
@@ -190,12 +178,6 @@ impl Instance {
             value("rbacd_index_lag_seconds")?,
         ))
     }
-}
-
-fn free_port() -> Result<SocketAddr, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("a free port: {e}"))
 }
 
 async fn scrape(addr: SocketAddr) -> Option<String> {

@@ -22,7 +22,6 @@
 use std::{
     net::SocketAddr,
     path::PathBuf,
-    process::Stdio,
     str::FromStr,
     sync::{
         Arc,
@@ -410,26 +409,13 @@ struct Server {
 impl Server {
     /// Starts binary `which` on `url` and waits until it answers a write's read side.
     async fn start(args: &WritesArgs, which: usize, url: &str) -> Result<Self, String> {
-        let path = args.log_dir.join(format!("writes-{which}.log"));
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let err = log.try_clone().map_err(|e| e.to_string())?;
-        let addr = free_port()?;
-        let binary = &args.rbacd[which];
-        let child = Command::new(binary)
-            .args(["serve", "--database-url", url, "--listen"])
-            .arg(addr.to_string())
-            .arg("--metrics-listen")
-            .arg(free_port()?.to_string())
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("start {}: {e}", binary.display()))?;
+        let (binary, path) = (
+            &args.rbacd[which],
+            args.log_dir.join(format!("writes-{which}.log")),
+        );
+        let addr = crate::child::free_port()?;
+        let child =
+            crate::child::spawn_rbacd(binary, url, addr, crate::child::free_port()?, &path)?;
         let server = Self { addr, child };
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(60) {
@@ -467,12 +453,6 @@ impl Server {
             let _ = self.child.kill().await;
         }
     }
-}
-
-fn free_port() -> Result<SocketAddr, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("a free port: {e}"))
 }
 
 /// The bare loop's connections: sqlx, as rbacd's SeaORM uses it.
