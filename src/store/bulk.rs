@@ -102,6 +102,10 @@ pub(super) struct Inserted {
 /// `keep_changes`, also returns those changes, so that this instance can apply
 /// them without reading them back from the log.
 ///
+/// Every object goes in first; the revision lock is taken only for their
+/// change rows, so that other environments' writes wait for those alone, not
+/// for the whole load.
+///
 /// On SQLite the connection's page cache is widened for the insert and set back
 /// after it: an assignment's identity, role and node indexes take its entries
 /// in no particular order, so with the default 2 MiB cache most entries land on
@@ -114,7 +118,72 @@ pub(super) async fn insert_state(
     objects_inserted: impl Future<Output = ()> + Send,
 ) -> Result<Inserted> {
     let widened = cache::widen(&tx.txn).await?;
-    let inserted = insert_kinds(tx, state, action, keep_changes, objects_inserted).await;
+    let inserted =
+        async {
+            let started = Instant::now();
+            for batch in steps(state) {
+                batch.insert(&tx.txn).await?;
+            }
+            let objects_took = started.elapsed();
+            objects_inserted.await;
+
+            let started = Instant::now();
+            tx.lock_revisions().await?;
+            let locked_after = started.elapsed();
+            let common = rows::ChangeCommon {
+                environment: tx.caller.environment,
+                at: tx.now,
+                actor: tx.caller.actor.identity(),
+                action,
+            };
+            let mut last = latest_revision(&tx.txn).await?;
+            let mut inserted = Inserted {
+                revision: None,
+                changes: keep_changes.then(Vec::new),
+            };
+            for batch in steps(state) {
+                let events: Vec<Event> = batch.events().collect();
+                rows::insert(
+                    &tx.txn,
+                    &rows::CHANGES,
+                    &events,
+                    |event, out| common.push(event, out),
+                    "record the changes",
+                )
+                .await?;
+                let previous = last;
+                last = latest_revision(&tx.txn).await?;
+                inserted.revision = Some(last);
+                if inserted.changes.is_some()
+                    && !consecutive(&tx.txn, previous, events.len(), last).await?
+                {
+                    inserted.changes = None;
+                }
+                if let Some(changes) = &mut inserted.changes {
+                    let first = last + 1 - events.len() as u64;
+                    changes.extend(events.into_iter().zip(first..).map(|(event, revision)| {
+                        Change {
+                            revision,
+                            environment_id: common.environment,
+                            at: common.at,
+                            actor: common.actor,
+                            action: action.to_owned(),
+                            before: None,
+                            event,
+                            signed_by: None,
+                        }
+                    }));
+                }
+            }
+            tracing::debug!(
+                objects_ms = objects_took.as_millis() as u64,
+                revision_lock_wait_ms = locked_after.as_millis() as u64,
+                changes_ms = (started.elapsed() - locked_after).as_millis() as u64,
+                "bulk insert: objects and their change rows inserted"
+            );
+            Ok(inserted)
+        }
+        .await;
     cache::restore(&tx.txn, widened).await?;
     inserted
 }
@@ -129,82 +198,6 @@ fn steps(state: &EnvironmentState) -> impl Iterator<Item = Batch<'_>> {
     ]
     .into_iter()
     .flat_map(|kind| kind.chunks(OBJECTS_PER_STEP))
-}
-
-/// Inserts every object first and only then takes the revision lock for their
-/// change rows, so that other environments' writes wait for the change rows
-/// alone, not for the whole load.
-async fn insert_kinds(
-    tx: &mut WriteTx<'_>,
-    state: &EnvironmentState,
-    action: &str,
-    keep_changes: bool,
-    objects_inserted: impl Future<Output = ()> + Send,
-) -> Result<Inserted> {
-    let started = Instant::now();
-    for batch in steps(state) {
-        batch.insert(&tx.txn).await?;
-    }
-    let objects_took = started.elapsed();
-    objects_inserted.await;
-
-    let started = Instant::now();
-    tx.lock_revisions().await?;
-    let locked_after = started.elapsed();
-    let common = rows::ChangeCommon {
-        environment: tx.caller.environment,
-        at: tx.now,
-        actor: tx.caller.actor.identity(),
-        action,
-    };
-    let mut last = latest_revision(&tx.txn).await?;
-    let mut inserted = Inserted {
-        revision: None,
-        changes: keep_changes.then(Vec::new),
-    };
-    for batch in steps(state) {
-        let events: Vec<Event> = batch.events().collect();
-        rows::insert(
-            &tx.txn,
-            &rows::CHANGES,
-            &events,
-            |event, out| common.push(event, out),
-            "record the changes",
-        )
-        .await?;
-        let previous = last;
-        last = latest_revision(&tx.txn).await?;
-        inserted.revision = Some(last);
-        if inserted.changes.is_some() && !consecutive(&tx.txn, previous, events.len(), last).await?
-        {
-            inserted.changes = None;
-        }
-        if let Some(changes) = &mut inserted.changes {
-            let first = last + 1 - events.len() as u64;
-            changes.extend(
-                events
-                    .into_iter()
-                    .zip(first..)
-                    .map(|(event, revision)| Change {
-                        revision,
-                        environment_id: common.environment,
-                        at: common.at,
-                        actor: common.actor,
-                        action: action.to_owned(),
-                        before: None,
-                        event,
-                        signed_by: None,
-                    }),
-            );
-        }
-    }
-    tracing::debug!(
-        objects_ms = objects_took.as_millis() as u64,
-        revision_lock_wait_ms = locked_after.as_millis() as u64,
-        changes_ms = (started.elapsed() - locked_after).as_millis() as u64,
-        "bulk insert: objects and their change rows inserted"
-    );
-    Ok(inserted)
 }
 
 /// Whether the change rows after `previous` that `txn` sees are exactly `count`
