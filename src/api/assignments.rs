@@ -132,7 +132,7 @@ impl AssignmentService for AssignmentApi {
         let mut v = Violations::default();
         let new = new_assignment(&mut v, &req);
         let new = v.finish(new)?;
-        grants::authorize(&self.state, &caller, &new.role, &new.node).await?;
+        let may_grant = grants::grant_check(&self.state, &caller, &new.node)?;
         let reply = self
             .state
             .write_once(
@@ -140,7 +140,9 @@ impl AssignmentService for AssignmentApi {
                 "CreateAssignment",
                 &req,
                 &req.request_id,
-                self.state.store.create_assignment(caller, new),
+                self.state
+                    .store
+                    .create_assignment_granted(caller, new, may_grant),
                 |view, revision| pb::CreateAssignmentResponse {
                     assignment: render::assignments(std::slice::from_ref(view)).pop(),
                     revision,

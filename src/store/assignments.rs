@@ -16,7 +16,7 @@ use super::{
 };
 use crate::domain::{
     Assignment, AssignmentId, AssignmentState, EnvironmentId, Error, IdentityRef, NodeRef, Page,
-    PageRequest, Result, RoleRef, Timestamp, change::Event,
+    PageRequest, Result, Role, RoleRef, Timestamp, change::Event,
 };
 
 /// An assignment to create.
@@ -28,6 +28,11 @@ pub struct NewAssignment {
     pub effective_from: Option<Timestamp>,
     pub effective_to: Option<Timestamp>,
 }
+
+/// The granting rule, as the caller's side decides it for the role being
+/// handed out: the store asks it with the role as stored in the transaction
+/// that writes the assignment, so a role changed meanwhile cannot slip past it.
+pub type GrantCheck = std::sync::Arc<dyn Fn(&Role) -> Result<()> + Send + Sync>;
 
 /// An assignment to create with an invited identity.
 #[derive(Clone, Debug)]
@@ -307,11 +312,24 @@ fn state_condition(state: AssignmentState, now: Timestamp) -> Condition {
 
 impl Store {
     /// Grants a role to an identity at a node.
-    #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn create_assignment(
         &self,
         caller: Caller,
         new: NewAssignment,
+    ) -> Result<Written<AssignmentView>> {
+        self.create_assignment_granted(caller, new, std::sync::Arc::new(|_: &Role| Ok(())))
+            .await
+    }
+
+    /// Grants a role to an identity at a node if `may_grant` allows handing
+    /// out that role (its refusal is the answer; NOT_FOUND when the role does
+    /// not exist).
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn create_assignment_granted(
+        &self,
+        caller: Caller,
+        new: NewAssignment,
+        may_grant: GrantCheck,
     ) -> Result<Written<AssignmentView>> {
         const ACTION: &str = "CreateAssignment";
         if !request_records::has_pending() {
@@ -322,6 +340,7 @@ impl Store {
                 self.lanes.of(caller.environment),
                 caller,
                 new.clone(),
+                std::sync::Arc::clone(&may_grant),
                 ACTION,
             );
             let created = tokio::spawn(one_statement.in_current_span())
@@ -334,6 +353,8 @@ impl Store {
         // A reference names nothing or the triple is taken (the general path
         // says which), or the request's answer is to be recorded.
         let mut tx = self.begin_write(caller).await?;
+        let role = resolve::role(&tx.txn, caller.environment, &new.role).await?;
+        may_grant(&role)?;
         let view = insert(&mut tx, &new, ACTION, "").await?;
         tx.commit(view).await
     }

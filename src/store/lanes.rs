@@ -2,7 +2,10 @@
 //! one writer, one lane for the whole store); the requests waiting in a lane at
 //! a given moment share one database transaction, each inside its own
 //! SAVEPOINT, so each stays all-or-nothing on its own. The batch commits when
-//! no request is queued behind the last one (or at a size cap).
+//! no request is queued behind the last one (or at a size cap). Some requests
+//! are written for each other: whoever gets the lane first inserts every
+//! CreateAssignment queued at that moment with one statement
+//! ([`super::assignment_insert`]); the others are answered without taking it.
 //!
 //! Revisions: a request's change rows are held in memory until the batch
 //! flushes; then, under the revision lock (this instance's mutex and, on
@@ -27,7 +30,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, sea_query::Query}
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 use uuid::Uuid;
 
-use super::{changes::latest_revision, entity::change, error, request_records};
+use super::{assignment_insert, changes::latest_revision, entity::change, error, request_records};
 use crate::domain::{Change, EnvironmentId, Error, Result};
 
 /// Key of the PostgreSQL advisory lock that orders change-row inserts across
@@ -82,6 +85,7 @@ impl Lanes {
                 queued: AtomicUsize::new(0),
                 revision: Arc::clone(&self.revision),
                 counts: Arc::clone(&self.counts),
+                creates: assignment_insert::Waiting::default(),
             })
         }))
     }
@@ -107,6 +111,41 @@ pub(super) struct Lane {
     queued: AtomicUsize,
     revision: Arc<Mutex<()>>,
     counts: Arc<Counts>,
+    /// CreateAssignments waiting to be written by one statement.
+    pub creates: assignment_insert::Waiting,
+}
+
+/// A request's place in the queue of a lane (see [`Lane::queue`]).
+pub(super) struct Ticket {
+    lane: Arc<Lane>,
+    /// The request no longer needs the lane: it holds it, or another request's
+    /// batch took it in.
+    settled: bool,
+}
+
+impl Ticket {
+    /// Waits for the lane.
+    pub async fn lock(&mut self) -> OwnedMutexGuard<Batch> {
+        let guard = Arc::clone(&self.lane.batch).lock_owned().await;
+        self.settled = true;
+        guard
+    }
+
+    /// The request was taken into a batch by the lane's holder, which counted
+    /// it as settled.
+    pub fn answered(mut self) {
+        self.settled = true;
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.lane.queued.fetch_sub(1, SeqCst);
+        // Given up while queued: the holder may have left the batch to it.
+        if !self.settled {
+            self.lane.finish_later();
+        }
+    }
 }
 
 /// The transaction requests of a lane share, and what they left to flush.
@@ -146,16 +185,6 @@ pub(super) struct Outcome {
     pub value: Option<Box<dyn Any + Send>>,
 }
 
-/// How a request that ends without committing leaves its batch.
-pub(super) enum Leave {
-    /// Roll back to its savepoint.
-    RollBackTo(u64),
-    /// It wrote nothing.
-    Unchanged,
-    /// What it did is not known: the batch cannot commit.
-    Broken,
-}
-
 /// Where a request waits for its batch's commit.
 pub(super) type Done = oneshot::Receiver<Result<Outcome>>;
 
@@ -163,21 +192,21 @@ impl Lane {
     /// Waits for the lane; counted as queued meanwhile, so the holder keeps the
     /// batch open for it.
     pub async fn acquire(self: &Arc<Self>) -> OwnedMutexGuard<Batch> {
-        struct Queued<'a>(&'a Arc<Lane>, bool);
-        impl Drop for Queued<'_> {
-            fn drop(&mut self) {
-                self.0.queued.fetch_sub(1, SeqCst);
-                // Given up while queued: the holder may have left the batch to it.
-                if !self.1 {
-                    self.0.finish_later();
-                }
-            }
-        }
+        self.queue().lock().await
+    }
+
+    /// Counts the caller as queued for the lane until the ticket is dropped.
+    pub fn queue(self: &Arc<Self>) -> Ticket {
         self.queued.fetch_add(1, SeqCst);
-        let mut queued = Queued(self, false);
-        let guard = Arc::clone(&self.batch).lock_owned().await;
-        queued.1 = true;
-        guard
+        Ticket {
+            lane: Arc::clone(self),
+            settled: false,
+        }
+    }
+
+    /// Requests queued for the lane.
+    pub fn queued(&self) -> usize {
+        self.queued.load(SeqCst)
     }
 
     /// Commits the lane's batch, if one is open (the lane is held as `batch`).
@@ -185,36 +214,60 @@ impl Lane {
         flush(batch, &self.revision, &self.counts).await;
     }
 
-    /// Whether a request waits for the lane.
-    fn has_queue(&self) -> bool {
-        self.queued.load(SeqCst) > 0
-    }
-
     /// Takes `changes` (and `record`) into the held batch; commits the batch
     /// unless another request is queued to join it. The receiver answers once
     /// the batch has committed.
     pub fn join(
         self: &Arc<Self>,
-        mut guard: OwnedMutexGuard<Batch>,
+        guard: OwnedMutexGuard<Batch>,
         txn: DatabaseTransaction,
         changes: Vec<Change>,
         record: Option<Record>,
     ) -> Done {
-        let (done, outcome) = oneshot::channel();
+        let mut joined = self.join_all(guard, txn, [(changes, record)], 0);
+        joined.pop().expect("one request joined")
+    }
+
+    /// [`Lane::join`] for several requests at once, `settled` of the queued
+    /// ones among them: they are answered by this batch and will not wait for
+    /// the lane.
+    pub fn join_all(
+        self: &Arc<Self>,
+        mut guard: OwnedMutexGuard<Batch>,
+        txn: DatabaseTransaction,
+        requests: impl IntoIterator<Item = (Vec<Change>, Option<Record>)>,
+        settled: usize,
+    ) -> Vec<Done> {
         guard.txn = Some(txn);
-        guard.rows += changes.len();
-        guard.members.push(Member {
-            changes,
-            record: record.map(std::sync::Mutex::new),
-            done,
-        });
+        let outcomes = requests
+            .into_iter()
+            .map(|(changes, record)| {
+                let (done, outcome) = oneshot::channel();
+                guard.rows += changes.len();
+                guard.members.push(Member {
+                    changes,
+                    record: record.map(std::sync::Mutex::new),
+                    done,
+                });
+                outcome
+            })
+            .collect();
+        self.release(guard, settled);
+        outcomes
+    }
+
+    /// Lets go of the held lane: commits its batch unless it is full or
+    /// requests other than `settled` ones are queued to join it.
+    pub fn release(self: &Arc<Self>, mut guard: OwnedMutexGuard<Batch>, settled: usize) {
+        if guard.txn.is_none() {
+            return;
+        }
         let full = guard.members.len() >= MAX_REQUESTS || guard.rows >= MAX_ROWS;
-        if full || !self.has_queue() {
+        if full || self.queued() <= settled {
             // Spawned: the batch commits even if this request's caller goes away.
             let lane = Arc::clone(self);
             tokio::spawn(async move { flush(&mut guard, &lane.revision, &lane.counts).await });
         }
-        outcome
     }
 
     /// After a request left the lane without committing: makes sure the batch
@@ -226,35 +279,26 @@ impl Lane {
         let lane = Arc::clone(self);
         runtime.spawn(async move {
             let mut guard = Arc::clone(&lane.batch).lock_owned().await;
-            if guard.txn.is_some() && !lane.has_queue() {
+            if guard.txn.is_some() && lane.queued() == 0 {
                 flush(&mut guard, &lane.revision, &lane.counts).await;
             }
         });
     }
 
     /// Hands back the transaction of a request that ends without committing,
-    /// as `leave` says; without other requests in the batch, rolls back the lot.
+    /// to be rolled back to its savepoint; without other requests in the
+    /// batch, rolls back the lot.
     pub fn abandon(
         self: &Arc<Self>,
         mut guard: OwnedMutexGuard<Batch>,
         txn: DatabaseTransaction,
-        leave: Leave,
+        savepoint: u64,
     ) {
         if guard.members.is_empty() {
             drop(txn);
             return;
         }
-        match leave {
-            Leave::RollBackTo(savepoint) => guard.abandoned = Some(savepoint),
-            Leave::Unchanged => {}
-            Leave::Broken => {
-                drop(txn);
-                guard.fail(&Error::Unavailable(
-                    "a write in the same database transaction failed; retry".into(),
-                ));
-                return;
-            }
-        }
+        guard.abandoned = Some(savepoint);
         guard.txn = Some(txn);
         drop(guard);
         self.finish_later();
@@ -472,7 +516,7 @@ async fn insert_changes(txn: &DatabaseTransaction, rows: &[&mut Change]) -> Resu
 
 /// The same failure, for each request of a batch (a batch fails for want of
 /// its database: UNAVAILABLE or INTERNAL).
-fn copy(e: &Error) -> Error {
+pub(super) fn copy(e: &Error) -> Error {
     match e {
         Error::Unavailable(m) => Error::Unavailable(m.clone()),
         Error::Internal(m) => Error::Internal(m.clone()),

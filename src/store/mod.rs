@@ -35,7 +35,8 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
 pub use assignments::{
-    AssignmentFilter, AssignmentSelector, AssignmentView, InitialAssignment, NewAssignment,
+    AssignmentFilter, AssignmentSelector, AssignmentView, GrantCheck, InitialAssignment,
+    NewAssignment,
 };
 pub use assignments_bulk::{AssignmentMatch, RolesSet, WindowUpdate};
 pub use bulk::{Builtins, EnvironmentExport};
@@ -98,6 +99,9 @@ impl Store {
             // Short, so that writes fail fast while the database is out of reach.
             .connect_timeout(Duration::from_secs(3))
             .acquire_timeout(Duration::from_secs(3))
+            // A ping on every checkout is a round trip per query; a connection
+            // in use is known to be alive, one idle for a second is checked.
+            .test_before_acquire_if_idle_for(Duration::from_secs(1))
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)

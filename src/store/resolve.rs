@@ -61,37 +61,74 @@ pub(super) async fn role(
     env: EnvironmentId,
     role_ref: &RoleRef,
 ) -> Result<Role> {
+    roles(conn, &[(env, role_ref)])
+        .await?
+        .pop()
+        .flatten()
+        .ok_or_else(|| not_found(role_ref))
+}
+
+/// The roles `refs` name, each in its environment, read with one query;
+/// `None` for a reference that names nothing.
+pub(super) async fn roles(
+    conn: &impl ConnectionTrait,
+    refs: &[(EnvironmentId, &RoleRef)],
+) -> Result<Vec<Option<Role>>> {
+    if refs.is_empty() {
+        return Ok(Vec::new());
+    }
     let backend = conn.get_database_backend();
-    let (column, value): (&str, sea_orm::Value) = match role_ref {
-        RoleRef::Id(id) => ("id", id.0.into()),
-        RoleRef::Name(name) => ("name_folded", name.folded().into()),
-    };
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(refs.len() * 2);
+    let mut wanted = Vec::with_capacity(refs.len());
+    for (env, role_ref) in refs {
+        let (column, value): (&str, sea_orm::Value) = match role_ref {
+            RoleRef::Id(id) => ("id", id.0.into()),
+            RoleRef::Name(name) => ("name_folded", name.folded().into()),
+        };
+        values.extend([env.0.into(), value]);
+        wanted.push(format!(
+            r#"(r."environment_id" = {} AND r."{column}" = {})"#,
+            placeholder(backend, values.len() - 1),
+            placeholder(backend, values.len())
+        ));
+    }
     let sql = format!(
         r#"SELECT r.*, p."permission" AS "permission" FROM "roles" r
 LEFT JOIN "role_permissions" p ON p."role_id" = r."id"
-WHERE r."environment_id" = {} AND r."{column}" = {}
-ORDER BY p."position""#,
-        placeholder(backend, 1),
-        placeholder(backend, 2)
+WHERE {}
+ORDER BY r."id", p."position""#,
+        wanted.join(" OR ")
     );
     let rows = conn
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [env.0.into(), value],
-        ))
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
         .await
-        .map_err(error::on_query("look up a role"))?;
-    let first = rows.first().ok_or_else(|| not_found(role_ref))?;
-    let row = role::Model::from_query_result(first, "").map_err(error::on_query("read a role"))?;
-    let mut permissions = Vec::with_capacity(rows.len());
+        .map_err(error::on_query("look up the roles"))?;
+    let mut found: Vec<(role::Model, Vec<String>)> = Vec::new();
     for r in &rows {
+        let model =
+            role::Model::from_query_result(r, "").map_err(error::on_query("read a role"))?;
         let permission: Option<String> = r
             .try_get("", "permission")
             .map_err(error::on_query("read a role's permissions"))?;
-        permissions.extend(permission);
+        match found.last_mut() {
+            Some((last, permissions)) if last.id == model.id => permissions.extend(permission),
+            _ => found.push((model, permission.into_iter().collect())),
+        }
     }
-    convert::role(row, permissions)
+    refs.iter()
+        .map(|(env, role_ref)| {
+            let named = found.iter().find(|(model, _)| {
+                model.environment_id == env.0
+                    && match role_ref {
+                        RoleRef::Id(id) => model.id == id.0,
+                        RoleRef::Name(name) => model.name_folded == name.folded(),
+                    }
+            });
+            named
+                .map(|(model, permissions)| convert::role(model.clone(), permissions.clone()))
+                .transpose()
+        })
+        .collect()
 }
 
 pub(super) async fn identity_row(

@@ -19,7 +19,7 @@ use tokio::sync::OwnedMutexGuard;
 
 use super::{
     Caller, Store, Written, error,
-    lanes::{self, Batch, Lane, Leave, Record},
+    lanes::{self, Batch, Lane, Record},
     request_records,
 };
 use crate::domain::{Change, EnvironmentId, Error, Result, Timestamp, change::Event};
@@ -74,13 +74,11 @@ impl ConnectionTrait for Txn {
 
 /// How a write holds its lane.
 enum Hold {
-    /// A member of the lane's batch, inside savepoint `savepoint`; without
-    /// one, a write of a single statement that fails only with its database
-    /// (see [`begin_single_statement_write`]).
+    /// A member of the lane's batch, inside savepoint `savepoint`.
     Batched {
         lane: Arc<Lane>,
         batch: OwnedMutexGuard<Batch>,
-        savepoint: Option<u64>,
+        savepoint: u64,
     },
     /// Alone; commits by itself. `revisions` holds the instance's revision
     /// lock `lock` once taken.
@@ -116,7 +114,10 @@ fn sqlite_immediate() -> TransactionOptions {
 
 /// A new transaction for `env`'s writes, with (on PostgreSQL) the
 /// environment's lock that orders them across instances.
-async fn open_write(db: &DatabaseConnection, env: EnvironmentId) -> Result<DatabaseTransaction> {
+pub(super) async fn open_write(
+    db: &DatabaseConnection,
+    env: EnvironmentId,
+) -> Result<DatabaseTransaction> {
     let txn = db
         .begin_with_options(sqlite_immediate())
         .await
@@ -126,31 +127,26 @@ async fn open_write(db: &DatabaseConnection, env: EnvironmentId) -> Result<Datab
 }
 
 /// Opens a write in `caller`'s environment after the environment's earlier
-/// writes, inside the transaction its lane's waiting writes share; in a
-/// savepoint of its own when `guarded`.
+/// writes, in a savepoint of its own inside the transaction its lane's
+/// waiting writes share.
 async fn begin_batched(
     db: &DatabaseConnection,
     lane: Arc<Lane>,
     caller: Caller,
-    guarded: bool,
 ) -> Result<WriteTx<'static>> {
     let mut batch = lane.acquire().await;
     let txn = match batch.resume().await? {
         Some(txn) => txn,
         None => open_write(db, caller.environment).await?,
     };
-    let savepoint = if guarded {
-        match batch.savepoint(&txn).await {
-            Ok(savepoint) => Some(savepoint),
-            Err(e) => {
-                // The shared transaction is broken: its requests fail with this one.
-                drop(txn);
-                batch.fail(&e);
-                return Err(e);
-            }
+    let savepoint = match batch.savepoint(&txn).await {
+        Ok(savepoint) => savepoint,
+        Err(e) => {
+            // The shared transaction is broken: its requests fail with this one.
+            drop(txn);
+            batch.fail(&e);
+            return Err(e);
         }
-    } else {
-        None
     };
     Ok(WriteTx {
         txn: Txn(Some(txn)),
@@ -166,27 +162,11 @@ async fn begin_batched(
     })
 }
 
-/// Opens a write without a savepoint of its own, for a request that writes
-/// with one statement which fails only when the database does (nothing it
-/// could be refused for: no constraint it may break), and that runs in a task
-/// of its own (`tokio::spawn`), so that its caller going away cannot cut it
-/// short. It saves the savepoint's two round trips; the price is that if it
-/// does fail, or is dropped before it ends, the whole batch fails with it
-/// (its requests are told to retry). A write that finds it has nothing to
-/// write ends with [`WriteTx::leave_unchanged`].
-pub(super) async fn begin_single_statement_write(
-    db: &DatabaseConnection,
-    lane: Arc<Lane>,
-    caller: Caller,
-) -> Result<WriteTx<'static>> {
-    begin_batched(db, lane, caller, false).await
-}
-
 impl Store {
     /// Opens a write in `caller`'s environment, after the environment's
     /// earlier writes, inside the transaction its lane's waiting writes share.
     pub(super) async fn begin_write(&self, caller: Caller) -> Result<WriteTx<'_>> {
-        begin_batched(&self.db, self.lanes.of(caller.environment), caller, true).await
+        begin_batched(&self.db, self.lanes.of(caller.environment), caller).await
     }
 
     /// Opens a write that has `caller`'s environment's lane to itself, for
@@ -267,16 +247,8 @@ impl WriteTx<'_> {
         event: Event,
     ) -> Result<()> {
         let before = before.and_then(|b| serde_json::to_value(b).ok());
-        self.changes.push(Change {
-            revision: 0,
-            environment_id: self.caller.environment,
-            at: self.now,
-            actor: self.caller.actor.identity(),
-            action: action.to_owned(),
-            before,
-            event,
-            signed_by: self.caller.signed_by,
-        });
+        self.changes
+            .push(change(self.caller, self.now, action, before, event));
         Ok(())
     }
 
@@ -306,16 +278,9 @@ impl WriteTx<'_> {
         // concurrent request of the same id fails this write alone.
         let pending = request_records::take_pending();
         if let Some(pending) = &pending {
-            if savepoint.is_none() {
-                return Err(Error::Internal(
-                    "a write with a request id ran without a savepoint".into(),
-                ));
-            }
             request_records::insert_placeholder(&*self.txn, self.now, &pending.key).await?;
         }
-        if let Some(savepoint) = savepoint {
-            lanes::release(&self.txn, savepoint).await?;
-        }
+        lanes::release(&self.txn, savepoint).await?;
         let Hold::Batched { lane, batch, .. } = std::mem::replace(&mut self.hold, Hold::Ended)
         else {
             unreachable!("matched above");
@@ -332,10 +297,7 @@ impl WriteTx<'_> {
             ),
             None => (Some(value), None),
         };
-        let done = lane.join(batch, txn, changes, record);
-        let outcome = done.await.map_err(|_| {
-            Error::Unavailable("the write's transaction was abandoned; retry it".into())
-        })??;
+        let outcome = committed(lane.join(batch, txn, changes, record)).await?;
         let value = match (kept, outcome.value) {
             (Some(value), _) => value,
             (None, Some(value)) => *value
@@ -348,16 +310,6 @@ impl WriteTx<'_> {
             revision: outcome.revision,
             changes: outcome.changes,
         })
-    }
-
-    /// Ends a write opened by [`begin_single_statement_write`] that wrote
-    /// nothing: the batch carries on without it.
-    pub fn leave_unchanged(mut self) {
-        if let Hold::Batched { lane, batch, .. } = std::mem::replace(&mut self.hold, Hold::Ended)
-            && let Some(txn) = self.txn.take()
-        {
-            lane.abandon(batch, txn, Leave::Unchanged);
-        }
     }
 
     /// Commits an exclusive write (see [`Store::begin_exclusive`]).
@@ -373,9 +325,7 @@ impl WriteTx<'_> {
 
 impl Drop for WriteTx<'_> {
     /// A write that ends without committing leaves nothing: its savepoint is
-    /// rolled back, and the batch it leaves carries on without it. Without a
-    /// savepoint, what it did cannot be told apart from the batch's: the
-    /// batch fails.
+    /// rolled back, and the batch it leaves carries on without it.
     fn drop(&mut self) {
         if let Hold::Batched {
             lane,
@@ -384,11 +334,33 @@ impl Drop for WriteTx<'_> {
         } = std::mem::replace(&mut self.hold, Hold::Ended)
             && let Some(txn) = self.txn.take()
         {
-            let leave = match savepoint {
-                Some(savepoint) => Leave::RollBackTo(savepoint),
-                None => Leave::Broken,
-            };
-            lane.abandon(batch, txn, leave);
+            lane.abandon(batch, txn, savepoint);
         }
     }
+}
+
+/// A change recorded by `caller` at `now`; its revision is given at commit.
+pub(super) fn change(
+    caller: Caller,
+    now: Timestamp,
+    action: &str,
+    before: Option<serde_json::Value>,
+    event: Event,
+) -> Change {
+    Change {
+        revision: 0,
+        environment_id: caller.environment,
+        at: now,
+        actor: caller.actor.identity(),
+        action: action.to_owned(),
+        before,
+        event,
+        signed_by: caller.signed_by,
+    }
+}
+
+/// Waits for the commit of the batch a request joined.
+pub(super) async fn committed(done: lanes::Done) -> Result<lanes::Outcome> {
+    done.await
+        .map_err(|_| Error::Unavailable("the write's transaction was abandoned; retry it".into()))?
 }

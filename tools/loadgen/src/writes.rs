@@ -464,9 +464,11 @@ enum Bare {
 impl Bare {
     async fn connect(db: &FreshDb, conc: usize) -> Result<Self, String> {
         let size = u32::try_from(conc + 1).unwrap_or(u32::MAX);
+        // No ping on checkout, as rbacd's pool (its connections are in use).
         if db.is_postgres() {
             let pool = PgPoolOptions::new()
                 .max_connections(size)
+                .test_before_acquire(false)
                 .connect(db.url())
                 .await
                 .map_err(|e| format!("bare: connect: {e}"))?;
@@ -481,6 +483,7 @@ impl Bare {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(size)
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| format!("bare: connect: {e}"))?;
