@@ -4,6 +4,7 @@ mod answer;
 mod explain;
 mod lookups;
 mod query;
+mod request;
 mod routes;
 mod stream;
 mod wire;

@@ -1,7 +1,8 @@
-//! AuthorizationService's routes: Check, BatchCheck and CheckStream answer
-//! with [`WireAnswer`]s, written from the decision into the response buffer
-//! (see `wire`); the other methods go to the generated server. Same service
-//! name, same paths, same bytes on the wire.
+//! AuthorizationService's routes: Check, BatchCheck and CheckStream read their
+//! requests in one pass (see `request`) and answer with [`WireAnswer`]s,
+//! written from the decision into the response buffer (see `wire`); the other
+//! methods go to the generated server. Same service name, same paths, same
+//! bytes on the wire.
 
 use std::{
     convert::Infallible,
@@ -17,11 +18,10 @@ use tonic::{
     server::{Grpc, NamedService, StreamingService, UnaryService},
 };
 
-use super::{AuthorizationApi, stream::Answers, wire::WireAnswer, wire::WireBatch};
-use crate::proto::{
-    codec::Codec,
-    v1::{self as pb, authorization_service_server::AuthorizationServiceServer},
+use super::{
+    AuthorizationApi, request::ReadingCodec, stream::Answers, wire::WireAnswer, wire::WireBatch,
 };
+use crate::proto::v1::{self as pb, authorization_service_server::AuthorizationServiceServer};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -103,15 +103,16 @@ where
         let api = Arc::clone(&self.api);
         match request.uri().path() {
             CHECK => Box::pin(async move {
-                let mut grpc = Grpc::new(Codec::<WireAnswer, pb::CheckRequest>::default());
+                let mut grpc = Grpc::new(ReadingCodec::<WireAnswer, pb::CheckRequest>::default());
                 Ok(grpc.unary(CheckSvc(api), request).await)
             }),
             BATCH_CHECK => Box::pin(async move {
-                let mut grpc = Grpc::new(Codec::<WireBatch, pb::BatchCheckRequest>::default());
+                let mut grpc =
+                    Grpc::new(ReadingCodec::<WireBatch, pb::BatchCheckRequest>::default());
                 Ok(grpc.unary(BatchCheckSvc(api), request).await)
             }),
             CHECK_STREAM => Box::pin(async move {
-                let mut grpc = Grpc::new(Codec::<WireAnswer, pb::CheckRequest>::default());
+                let mut grpc = Grpc::new(ReadingCodec::<WireAnswer, pb::CheckRequest>::default());
                 Ok(grpc.streaming(CheckStreamSvc(api), request).await)
             }),
             _ => tower::Service::call(&mut self.rest, request),

@@ -4,7 +4,8 @@ use compact_str::CompactString;
 
 use super::grants::{AssignmentIds, Grant};
 use super::keys::{same_folded, same_text};
-use super::slots::{KeyHasher, SlotIndex, allocate_slot, compact_heap_bytes};
+use super::slots::{allocate_slot, compact_heap_bytes};
+use super::tag_index::TagIndex;
 use crate::domain::{AssignmentId, Identity, IdentityId, IdentityRef, IdentityStatus};
 
 #[derive(Clone)]
@@ -22,34 +23,16 @@ pub(crate) struct IdentityRow {
 pub(crate) struct IdentityTable {
     rows: Vec<Option<IdentityRow>>,
     free: Vec<u32>,
-    by_id: SlotIndex,
+    by_id: TagIndex,
     /// Keyed by the case-folded email.
-    by_email: SlotIndex,
-    by_external_id: SlotIndex,
+    by_email: TagIndex,
+    by_external_id: TagIndex,
 }
 
 type Rows = [Option<IdentityRow>];
 
 fn row_of(rows: &Rows, slot: u32) -> Option<&IdentityRow> {
     rows.get(slot as usize).and_then(Option::as_ref)
-}
-
-fn rehash_id(rows: &Rows) -> impl Fn(&KeyHasher, u32) -> u64 + '_ {
-    |h, s| row_of(rows, s).map_or(0, |r| h.uuid(r.id.0.as_bytes()))
-}
-
-fn rehash_email(rows: &Rows) -> impl Fn(&KeyHasher, u32) -> u64 + '_ {
-    |h, s| {
-        let email = row_of(rows, s).and_then(|r| r.email.as_ref());
-        email.map_or(0, |e| h.folded(e))
-    }
-}
-
-fn rehash_external_id(rows: &Rows) -> impl Fn(&KeyHasher, u32) -> u64 + '_ {
-    |h, s| {
-        let external_id = row_of(rows, s).and_then(|r| r.external_id.as_ref());
-        external_id.map_or(0, |e| h.text(e))
-    }
 }
 
 impl AssignmentIds for IdentityTable {
@@ -99,7 +82,7 @@ impl IdentityTable {
 
     pub fn reserve(&mut self, additional: usize) {
         self.rows.reserve_exact(additional);
-        self.by_id.reserve(additional, rehash_id(&self.rows));
+        self.by_id.reserve(additional);
     }
 
     /// Creates or updates an identity (its grants are kept); returns its slot.
@@ -122,7 +105,7 @@ impl IdentityTable {
                     grants: Vec::new(),
                 });
                 let hash = self.by_id.hasher().uuid(identity.id.0.as_bytes());
-                self.by_id.insert(hash, slot, rehash_id(&self.rows));
+                self.by_id.insert(hash, slot);
                 slot
             }
         };
@@ -153,12 +136,10 @@ impl IdentityTable {
         let external_hash =
             (row.external_id.as_ref()).map(|e| self.by_external_id.hasher().text(e));
         if let Some(hash) = email_hash {
-            self.by_email.insert(hash, slot, rehash_email(&self.rows));
+            self.by_email.insert(hash, slot);
         }
         if let Some(hash) = external_hash {
-            let rows = &self.rows;
-            self.by_external_id
-                .insert(hash, slot, rehash_external_id(rows));
+            self.by_external_id.insert(hash, slot);
         }
     }
 

@@ -8,6 +8,7 @@
 mod decision_rule;
 mod grants;
 mod holdings;
+mod id_index;
 mod identities;
 mod keys;
 mod lookup;
@@ -15,6 +16,7 @@ mod nodes;
 mod permission_set;
 mod roles;
 mod slots;
+mod tag_index;
 mod text_index;
 
 use hashbrown::HashMap;

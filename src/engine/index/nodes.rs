@@ -1,13 +1,11 @@
 //! The resource tree: a dense parent array for ancestor walks, child lists for
 //! subtree walks, and per node the assignments that sit on it.
 
-use compact_str::CompactString;
-use hashbrown::HashMap;
-
-use super::keys::UuidHashBuilder;
-use super::slots::{NONE, allocate_slot, table_heap_bytes, text_heap_bytes};
+use super::id_index::IdIndex;
+use super::slots::{NONE, allocate_slot, text_heap_bytes};
 use super::text_index::TextIndex;
 use crate::domain::{Node, NodeId, NodeKey, NodeRef};
+use compact_str::CompactString;
 
 /// Ancestor chains up to this length are kept on the stack.
 const INLINE_DEPTH: usize = 16;
@@ -39,7 +37,7 @@ pub(crate) struct NodeTable {
     /// `parents[slot]`: the parent's slot, or `NONE` for a root, a detached or a free slot.
     parents: Vec<u32>,
     free: Vec<u32>,
-    by_id: HashMap<NodeId, u32, UuidHashBuilder>,
+    by_id: IdIndex,
     by_key: TextIndex,
 }
 
@@ -71,26 +69,32 @@ impl NodeTable {
     /// identities hold, and it stops at `limit` (the best grant found so far).
     #[inline]
     pub fn steps_up(&self, slot: u32, ancestor: u32, limit: usize) -> Option<usize> {
+        // A counter rather than `0..=limit`, whose iterator costs a few
+        // instructions a step on the check's hottest loop.
         let mut current = slot;
-        for steps in 0..=limit {
+        let mut steps = 0;
+        loop {
             if current == ancestor {
                 return Some(steps);
             }
+            if steps == limit {
+                return None;
+            }
             // `NONE` is past the end of `parents`, which ends the walk.
             current = *self.parents.get(current as usize)?;
+            steps += 1;
         }
-        None
     }
 
     pub fn resolve(&self, node: &NodeRef) -> Option<u32> {
         match node {
-            NodeRef::Id(id) => self.by_id.get(id).copied(),
+            NodeRef::Id(id) => self.by_id.get(&id.0),
             NodeRef::Key(key) => self.by_key.get(key.as_str()),
         }
     }
 
     pub fn slot_of(&self, id: &NodeId) -> Option<u32> {
-        self.by_id.get(id).copied()
+        self.by_id.get(&id.0)
     }
 
     pub fn row(&self, slot: u32) -> Option<&NodeRow> {
@@ -187,7 +191,7 @@ impl NodeTable {
                 } else {
                     self.rows[slot as usize] = Some(row);
                 }
-                self.by_id.insert(node.id, slot);
+                self.by_id.insert(node.id.0, slot);
                 self.by_key.insert(node.key.as_str(), slot);
                 slot
             }
@@ -240,7 +244,7 @@ impl NodeTable {
         let Some(row) = self.rows.get_mut(slot as usize).and_then(Option::take) else {
             return;
         };
-        self.by_id.remove(&row.id);
+        self.by_id.remove(&row.id.0);
         if self.by_key.get(row.key.as_str()) == Some(slot) {
             self.by_key.remove(row.key.as_str());
         }
@@ -333,6 +337,6 @@ impl NodeTable {
         rows + self.by_key.heap_bytes()
             + self.rows.capacity() * std::mem::size_of::<Option<NodeRow>>()
             + (self.parents.capacity() + self.free.capacity()) * 4
-            + table_heap_bytes(self.by_id.capacity(), std::mem::size_of::<(NodeId, u32)>())
+            + self.by_id.heap_bytes()
     }
 }
