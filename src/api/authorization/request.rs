@@ -138,39 +138,39 @@ impl Fields {
 
 fn identity(bytes: &[u8]) -> Option<pb::IdentityRef> {
     use pb::identity_ref::Ref;
-    let mut r = Reader(bytes);
-    let mut reference = None;
-    while !r.0.is_empty() {
-        let (tag, wire) = r.key()?;
-        if wire != LEN || reference.is_some() {
-            return None;
-        }
-        reference = Some(match tag {
-            1 => Ref::Id(r.text()?),
-            2 => Ref::ExternalId(r.text()?),
-            3 => Ref::Email(r.text()?),
-            _ => return None,
-        });
-    }
-    Some(pb::IdentityRef { r#ref: reference })
+    let r#ref = text_oneof(bytes, |tag, text| match tag {
+        1 => Some(Ref::Id(text)),
+        2 => Some(Ref::ExternalId(text)),
+        3 => Some(Ref::Email(text)),
+        _ => None,
+    })?;
+    Some(pb::IdentityRef { r#ref })
 }
 
 fn node(bytes: &[u8]) -> Option<pb::NodeRef> {
     use pb::node_ref::Ref;
+    let r#ref = text_oneof(bytes, |tag, text| match tag {
+        1 => Some(Ref::Id(text)),
+        2 => Some(Ref::Key(text)),
+        _ => None,
+    })?;
+    Some(pb::NodeRef { r#ref })
+}
+
+/// The variant `variant` makes of the one text field set in a message whose
+/// fields are a oneof of texts (`Some(None)` when none is set); `None` for
+/// anything else.
+fn text_oneof<T>(bytes: &[u8], variant: impl Fn(u32, String) -> Option<T>) -> Option<Option<T>> {
     let mut r = Reader(bytes);
-    let mut reference = None;
+    let mut chosen = None;
     while !r.0.is_empty() {
         let (tag, wire) = r.key()?;
-        if wire != LEN || reference.is_some() {
+        if wire != LEN || chosen.is_some() {
             return None;
         }
-        reference = Some(match tag {
-            1 => Ref::Id(r.text()?),
-            2 => Ref::Key(r.text()?),
-            _ => return None,
-        });
+        chosen = Some(variant(tag, r.text()?)?);
     }
-    Some(pb::NodeRef { r#ref: reference })
+    Some(chosen)
 }
 
 fn timestamp(bytes: &[u8]) -> Option<prost_types::Timestamp> {
