@@ -3,6 +3,7 @@
 //! writes, snapshots, environments and migrations.
 
 mod change_log;
+mod combined_creates;
 mod environments;
 mod failed_writes;
 mod group_commit;
